@@ -1,0 +1,451 @@
+// The reference server: subwire's wire protocol (docs/protocol.md) for all four transports on one
+// port, with node:http and the `ws` package only. It keeps a replay buffer for resume by id, sends
+// heartbeats, and has fault switches that tests and the demo use to break things on purpose.
+//
+//   import { startServer } from './demo/server.mjs'
+//   const server = await startServer({ port: 0 })
+//   server.publish({ event: 'price', data: '42' })
+//
+// Control over HTTP (used by the demo page): POST /control/<action> with a JSON body.
+import { createServer } from 'node:http'
+import { readFile, stat } from 'node:fs/promises'
+import { extname, join, normalize, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { WebSocketServer } from 'ws'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const STATIC_DIRS = ['dist', 'demo', 'test/browser/pages', 'docs']
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.cjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.md': 'text/plain; charset=utf-8',
+}
+
+/** Encode one stored event in the SSE field syntax (also the WebSocket and polling framing). */
+export function frame({ id, event, data, retry }) {
+  let out = ''
+  if (id !== undefined) out += `id: ${id}\n`
+  if (event) out += `event: ${event}\n`
+  if (retry !== undefined) out += `retry: ${retry}\n`
+  for (const line of String(data).split(/\r\n|\r|\n/)) out += `data: ${line}\n`
+  return out + '\n'
+}
+
+/**
+ * @param {object} [options]
+ * @param {number} [options.port] 0 picks a free port
+ * @param {string} [options.host]
+ * @param {number} [options.heartbeatMs] comment/heartbeat interval on streams
+ * @param {number} [options.holdMs] long-poll hold before an empty 204
+ * @param {number} [options.replayLimit] events kept for resume
+ * @param {number} [options.retryMs] `retry` sent at the start of each stream
+ * @param {Map<string, Uint8Array|string>} [options.raw] fixed byte streams served at /raw/<name>
+ */
+export async function startServer(options = {}) {
+  const {
+    port = 0,
+    host = '127.0.0.1',
+    heartbeatMs = 15000,
+    holdMs = 25000,
+    replayLimit = 100000,
+    retryMs,
+    raw = new Map(),
+  } = options
+
+  /** @type {{id: number, event?: string, data: string}[]} */
+  const log = []
+  let nextId = 1
+  const streams = new Set() // live SSE responses and WebSockets: { kind, send(text), close() }
+  const waiters = new Set() // held long polls
+  const connections = [] // every connect/poll: { transport, lastEventId, at }
+  const faults = {
+    refuse: new Set(), // transports answered with 503 (HTTP) or a refused upgrade (websocket)
+    unavailable: 0, // next N requests of any transport: 503 with Retry-After
+    retryAfter: '1',
+    delayMs: 0, // hold every response this long before answering
+    starveWebSocket: false, // accept the upgrade, then send nothing at all
+    bufferSse: 0, // SSE: hold bytes and flush every N ms, like a buffering proxy
+  }
+  let generator
+
+  function replayFrom(lastEventId) {
+    if (lastEventId === undefined || lastEventId === '') return log.slice()
+    const n = Number(lastEventId)
+    if (!Number.isFinite(n)) return log.slice()
+    const first = log.length ? log[0].id : nextId
+    return log.slice(Math.max(0, n + 1 - first))
+  }
+
+  function publish(input) {
+    const event = { id: nextId++, data: String(input.data ?? '') }
+    if (input.event) event.event = input.event
+    log.push(event)
+    if (log.length > replayLimit) log.splice(0, log.length - replayLimit)
+    const text = frame(event)
+    for (const s of streams) s.send(text)
+    for (const w of waiters) w.flush()
+    return event.id
+  }
+
+  function record(transport, lastEventId, req) {
+    connections.push({ transport, lastEventId: lastEventId ?? null, at: Date.now(), url: req.url })
+  }
+
+  function dropAll() {
+    for (const s of [...streams]) s.close()
+    for (const w of [...waiters]) w.abort()
+  }
+
+  const server = createServer(async (req, res) => {
+    try {
+      await route(req, res)
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
+      res.end(String(err && err.message))
+    }
+  })
+
+  function cors(req, res) {
+    const origin = req.headers.origin
+    if (origin) {
+      res.setHeader('access-control-allow-origin', origin)
+      res.setHeader('access-control-allow-credentials', 'true')
+      res.setHeader('access-control-expose-headers', 'etag, retry-after')
+      res.setHeader('vary', 'origin')
+    }
+  }
+
+  async function route(req, res) {
+    const url = new URL(req.url, 'http://x')
+    cors(req, res)
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, POST',
+        'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '',
+        'access-control-max-age': '600',
+      })
+      return res.end()
+    }
+    if (url.pathname === '/favicon.ico') return void res.writeHead(204).end()
+    if (url.pathname === '/') {
+      res.writeHead(302, { location: '/demo/index.html' })
+      return res.end()
+    }
+    if (url.pathname.startsWith('/raw/')) return serveRaw(url, res)
+    if (url.pathname === '/events') return serveEvents(req, res, url)
+    if (url.pathname.startsWith('/control/') && req.method === 'POST') return control(req, res, url)
+    if (url.pathname === '/control/state') return json(res, snapshot())
+    return serveStatic(url, res)
+  }
+
+  function serveRaw(url, res) {
+    const body = raw.get(decodeURIComponent(url.pathname.slice(5)))
+    if (body === undefined) return void res.writeHead(404).end()
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
+    res.end(body)
+  }
+
+  async function serveStatic(url, res) {
+    const rel = normalize(decodeURIComponent(url.pathname)).replace(/^[/\\]+/, '')
+    if (!STATIC_DIRS.some((d) => rel === d || rel.startsWith(d + sep) || rel.startsWith(d + '/'))) {
+      return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
+    }
+    const file = join(ROOT, rel)
+    if (!file.startsWith(ROOT)) return void res.writeHead(403).end()
+    try {
+      const info = await stat(file)
+      if (!info.isFile()) throw new Error('not a file')
+      const body = await readFile(file)
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' })
+      res.end(body)
+    } catch {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
+    }
+  }
+
+  function json(res, value, status = 200) {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+    res.end(JSON.stringify(value))
+  }
+
+  function snapshot() {
+    return {
+      lastId: nextId - 1,
+      open: [...streams].map((s) => s.kind),
+      waiting: waiters.size,
+      connections: connections.slice(-50),
+      faults: { ...faults, refuse: [...faults.refuse] },
+    }
+  }
+
+  async function readBody(req) {
+    let text = ''
+    for await (const chunk of req) {
+      text += chunk
+      if (text.length > 65536) throw new Error('body too large')
+    }
+    return text ? JSON.parse(text) : {}
+  }
+
+  async function control(req, res, url) {
+    const body = await readBody(req)
+    const action = url.pathname.slice('/control/'.length)
+    switch (action) {
+      case 'publish':
+        return json(res, { id: publish(body) })
+      case 'drop':
+        dropAll()
+        break
+      case 'refuse':
+        faults.refuse = new Set(body.transports ?? [])
+        dropAll()
+        break
+      case 'unavailable':
+        faults.unavailable = body.count ?? 1
+        faults.retryAfter = String(body.retryAfter ?? '1')
+        break
+      case 'faults':
+        Object.assign(faults, body, body.refuse ? { refuse: new Set(body.refuse) } : {})
+        break
+      case 'restart':
+        await restart(body.downMs ?? 1000)
+        break
+      case 'generate':
+        generate(body)
+        break
+      case 'reset':
+        faults.refuse = new Set()
+        faults.unavailable = 0
+        faults.delayMs = 0
+        faults.starveWebSocket = false
+        faults.bufferSse = 0
+        break
+      default:
+        return json(res, { error: `unknown action ${action}` }, 404)
+    }
+    return json(res, snapshot())
+  }
+
+  // A restart as a client sees it: every connection dies and new ones are refused for a while.
+  let downUntil = 0
+  async function restart(downMs) {
+    downUntil = Date.now() + downMs
+    dropAll()
+  }
+
+  function generate({ intervalMs = 0, kinds = ['tick'] } = {}) {
+    if (generator) clearInterval(generator)
+    generator = undefined
+    if (!intervalMs) return
+    let n = 0
+    generator = setInterval(() => {
+      n++
+      for (const kind of kinds) publish(demoEvent(kind, n))
+    }, intervalMs)
+    generator.unref()
+  }
+
+  /** Shared gate for every transport: refused, restarting, unavailable, delayed. */
+  async function gate(transport, res) {
+    if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs).unref())
+    if (Date.now() < downUntil) {
+      res.destroy()
+      return false
+    }
+    if (faults.refuse.has(transport)) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end(`${transport} refused by fault switch`)
+      return false
+    }
+    if (faults.unavailable > 0) {
+      faults.unavailable--
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': faults.retryAfter }).end('unavailable')
+      return false
+    }
+    return true
+  }
+
+  function lastIdOf(req, url) {
+    const header = req.headers['last-event-id']
+    if (typeof header === 'string') return header
+    return url.searchParams.get('lastEventId') ?? undefined
+  }
+
+  async function serveEvents(req, res, url) {
+    const transport = url.searchParams.get('transport') ?? (String(req.headers.accept).includes('text/event-stream') ? 'eventsource' : 'poll')
+    const lastEventId = lastIdOf(req, url)
+    record(transport, lastEventId, req)
+    if (!(await gate(transport, res))) return
+    if (transport === 'longpoll') return longPoll(req, res, lastEventId)
+    if (transport === 'poll') return shortPoll(req, res, lastEventId)
+    return sse(req, res, lastEventId)
+  }
+
+  function sse(req, res, lastEventId) {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+    })
+    let held = ''
+    let flushTimer
+    const write = (text) => {
+      if (!faults.bufferSse) return void res.write(text)
+      held += text
+      flushTimer ??= setTimeout(() => {
+        flushTimer = undefined
+        res.write(held)
+        held = ''
+      }, faults.bufferSse)
+    }
+    write(`${retryMs !== undefined ? `retry: ${retryMs}\n` : ''}: heartbeat ${heartbeatMs}\n\n`)
+    for (const event of replayFrom(lastEventId)) write(frame(event))
+    const hb = setInterval(() => write(': heartbeat\n\n'), heartbeatMs)
+    hb.unref()
+    const stream = {
+      kind: 'eventsource',
+      send: write,
+      close() {
+        cleanup()
+        res.destroy()
+      },
+    }
+    const cleanup = () => {
+      clearInterval(hb)
+      clearTimeout(flushTimer)
+      streams.delete(stream)
+    }
+    streams.add(stream)
+    res.on('close', cleanup)
+  }
+
+  function batch(lastEventId, limit = 1000) {
+    const events = replayFrom(lastEventId)
+    return events.length > limit ? events.slice(0, limit) : events
+  }
+
+  function longPoll(req, res, lastEventId) {
+    const respond = (events) => {
+      if (events.length === 0) return void res.writeHead(204, { 'cache-control': 'no-store' }).end()
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' })
+      res.end(events.map(frame).join(''))
+    }
+    const ready = batch(lastEventId)
+    if (ready.length) return respond(ready)
+    const waiter = {
+      flush() {
+        done()
+        respond(batch(lastEventId))
+      },
+      abort() {
+        done()
+        res.destroy()
+      },
+    }
+    const timer = setTimeout(() => waiter.flush(), holdMs)
+    timer.unref()
+    const done = () => {
+      clearTimeout(timer)
+      waiters.delete(waiter)
+    }
+    waiters.add(waiter)
+    res.on('close', done)
+  }
+
+  function shortPoll(req, res, lastEventId) {
+    const events = batch(lastEventId)
+    const etag = `"${events.length ? events[events.length - 1].id : lastEventId || 0}"`
+    if (req.headers['if-none-match'] === etag && events.length === 0) {
+      return void res.writeHead(304, { etag, 'cache-control': 'no-store' }).end()
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', etag })
+    res.end(events.map(frame).join(''))
+  }
+
+  const wss = new WebSocketServer({ noServer: true })
+  server.on('upgrade', async (req, socket, head) => {
+    const url = new URL(req.url, 'http://x')
+    if (url.pathname !== '/events') return socket.destroy()
+    const lastEventId = url.searchParams.get('lastEventId') ?? undefined
+    record('websocket', lastEventId, req)
+    if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs).unref())
+    if (Date.now() < downUntil || faults.refuse.has('websocket')) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const starved = faults.starveWebSocket
+      const send = (text) => {
+        if (!starved && ws.readyState === ws.OPEN) ws.send(text)
+      }
+      send(`${retryMs !== undefined ? `retry: ${retryMs}\n` : ''}: heartbeat ${heartbeatMs}\n\n`)
+      const replay = replayFrom(lastEventId)
+      for (let i = 0; i < replay.length; i += 200) send(replay.slice(i, i + 200).map(frame).join(''))
+      const hb = setInterval(() => send(': heartbeat\n\n'), heartbeatMs)
+      hb.unref()
+      const stream = {
+        kind: 'websocket',
+        send,
+        close() {
+          cleanup()
+          ws.terminate()
+        },
+      }
+      const cleanup = () => {
+        clearInterval(hb)
+        streams.delete(stream)
+      }
+      streams.add(stream)
+      ws.on('close', cleanup)
+      ws.on('error', cleanup)
+    })
+  })
+
+  await new Promise((resolve) => server.listen(port, host, resolve))
+  const address = server.address()
+  const origin = `http://${host}:${address.port}`
+
+  return {
+    origin,
+    port: address.port,
+    eventsUrl: `${origin}/events`,
+    publish,
+    dropAll,
+    restart,
+    generate,
+    faults,
+    connections,
+    log,
+    raw,
+    async close() {
+      if (generator) clearInterval(generator)
+      dropAll()
+      wss.close()
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
+/** Events the demo shows: prices, notifications, and an LLM-style token stream. */
+export function demoEvent(kind, n) {
+  switch (kind) {
+    case 'price':
+      return { event: 'price', data: JSON.stringify({ symbol: 'SWR', price: +(100 + 10 * Math.sin(n / 10)).toFixed(2), n }) }
+    case 'notice':
+      return { event: 'notice', data: JSON.stringify({ n, text: `Notification #${n}` }) }
+    default:
+      return { data: String(n) }
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const server = await startServer({ port: Number(process.env.PORT ?? 8080) })
+  console.log(`subwire reference server on ${server.origin}`)
+}

@@ -1,0 +1,33 @@
+// Size check, part of `npm test`: min+gzip of each entry point, failing over its budget.
+// Budgets only go down; raising one needs a reason in the commit message.
+import { readFile } from 'node:fs/promises'
+import { gzipSync } from 'node:zlib'
+import { minify } from 'terser'
+
+/** path → budget in bytes of min+gzip */
+export const budgets = [
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 6 * 1024, minified: true },
+  { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
+]
+
+export async function measure(path, minified) {
+  const source = await readFile(path, 'utf8')
+  const code = minified ? source : (await minify(source, { module: true })).code
+  return { min: Buffer.byteLength(code), gzip: gzipSync(code, { level: 9 }).length }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  let failed = false
+  for (const { name, path, limit, minified } of budgets) {
+    const { min, gzip } = await measure(path, minified)
+    const ok = gzip <= limit
+    failed ||= !ok
+    console.log(
+      `${ok ? 'ok  ' : 'OVER'} ${name}: ${(min / 1024).toFixed(2)} KiB min, ${(gzip / 1024).toFixed(2)} KiB min+gzip (budget ${(limit / 1024).toFixed(2)} KiB)`,
+    )
+  }
+  if (failed) {
+    console.error('size budget exceeded')
+    process.exit(1)
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * A streaming parser for the `text/event-stream` format, as specified by the
+ * WHATWG HTML Standard, section 9.2.6 "Interpreting an event stream".
+ *
+ * Pure: strings or bytes in, callbacks out. No timers, no globals except
+ * `TextDecoder` (only when fed bytes). Every transport of subwire shares it.
+ *
+ * @packageDocumentation
+ */
+
+/** One dispatched event, as the spec's "dispatch the event" step builds it. */
+export interface EventSourceMessage {
+  /** The `event` field of the block, or `'message'` when absent or empty. */
+  type: string
+  /** The `data` lines of the block joined with `\n`. */
+  data: string
+  /** The `id` field of this block, or `undefined` when the block had none. */
+  id: string | undefined
+  /** The last event ID buffer at dispatch time: the resume point. */
+  lastEventId: string
+}
+
+/** What went wrong while parsing. Only over-size input is an error; the format has no other. */
+export type ParseErrorType = 'max-size'
+
+/** A typed error reported through `onError`; the parser always goes on. */
+export class ParseError extends Error {
+  override readonly name = 'ParseError' as const
+  /** Why the input was rejected. */
+  readonly type: ParseErrorType
+  /** The limit that was exceeded, in UTF-16 code units. */
+  readonly limit: number
+  constructor(type: ParseErrorType, limit: number) {
+    super(
+      `event larger than maxEventSize (${limit} characters) dropped; ` +
+        'split it into smaller events on the server or raise maxEventSize',
+    )
+    this.type = type
+    this.limit = limit
+  }
+}
+
+/** Callbacks and limits for {@link createParser}. */
+export interface ParserOptions {
+  /** Called for every dispatched event (a block ended by a blank line that has data). */
+  onEvent(event: EventSourceMessage): void
+  /** Called with a valid `retry` field, in milliseconds. */
+  onRetry?(ms: number): void
+  /** Called with the text of a comment line (`: keepalive`), one leading space removed. */
+  onComment?(text: string): void
+  /** Called when input is rejected; the offending event is dropped and parsing goes on. */
+  onError?(error: ParseError): void
+  /**
+   * Called when a block that dispatched no event (no data, or dropped for its
+   * size) ended with an `id` field: the resume point moved without an event.
+   */
+  onLastEventId?(lastEventId: string): void
+  /**
+   * Upper bound, in UTF-16 code units, on one line and on one event's data
+   * while it is buffered. Bigger events are dropped with a `ParseError`.
+   * @default 8388608 (8 Mi characters): far above any sane event, small enough to bound memory.
+   */
+  maxEventSize?: number
+}
+
+/** A streaming event-stream parser. */
+export interface Parser {
+  /** Feed the next piece of the stream: a string, or bytes decoded as UTF-8. Never throws on any input. */
+  feed(chunk: string | Uint8Array): void
+  /** End of stream: an unfinished block is discarded, as the spec requires. `lastEventId` is kept. */
+  end(): void
+  /** Start a new stream: drops every partial state and sets the last event ID buffer (default `''`). */
+  reset(lastEventId?: string): void
+  /** The last event ID buffer now. */
+  readonly lastEventId: string
+}
+
+const STREAM = { stream: true }
+const LF = 10
+const CR = 13
+const COLON = 58
+const SPACE = 32
+
+/**
+ * Create a streaming event-stream parser.
+ *
+ * @example
+ * const parser = createParser({ onEvent: (e) => console.log(e.type, e.data) })
+ * parser.feed('data: hello\n\n')
+ */
+export function createParser(options: ParserOptions): Parser {
+  const { onEvent, onRetry, onComment, onError, onLastEventId, maxEventSize = 8388608 } = options
+
+  let decoder: TextDecoder | undefined
+  let atStart = true
+  let skipLF = false
+  let pending = ''
+  let pendingTooBig = false
+  let data = ''
+  let hasData = false
+  let type = ''
+  let id: string | undefined
+  let lastEventId = ''
+  let dropping = false
+  let generation = 0
+
+  function overflow(): void {
+    if (!dropping) {
+      dropping = true
+      data = ''
+      hasData = false
+      onError?.(new ParseError('max-size', maxEventSize))
+    }
+  }
+
+  function dispatch(): void {
+    // spec: Set the last event ID string of the event source to the value of the last event ID buffer.
+    // spec: If the data buffer is an empty string, set the data buffer and the event type buffer to
+    // the empty string and return.
+    if (!hasData) {
+      const moved = id !== undefined
+      type = ''
+      id = undefined
+      dropping = false
+      if (moved) onLastEventId?.(lastEventId)
+      return
+    }
+    // spec: Initialize event's type attribute to "message" […] If the event type buffer has a value
+    // other than the empty string, change the type of the newly created event to equal the value of
+    // the event type buffer.
+    const event: EventSourceMessage = { type: type || 'message', data, id, lastEventId }
+    // spec: Set the data buffer and the event type buffer to the empty string.
+    data = ''
+    hasData = false
+    type = ''
+    id = undefined
+    onEvent(event)
+  }
+
+  function field(name: string, value: string): void {
+    switch (name) {
+      case 'data':
+        appendData(value)
+        break
+      case 'event':
+        // spec: Set the event type buffer to field value.
+        type = value
+        break
+      case 'id':
+        // spec: If the field value does not contain U+0000 NULL, then set the last event ID buffer to
+        // the field value. Otherwise, ignore the field.
+        if (value.indexOf('\0') === -1) id = lastEventId = value
+        break
+      case 'retry':
+        // spec: If the field value consists of only ASCII digits, then interpret the field value as
+        // an integer in base ten, and set the event stream's reconnection time to that integer.
+        if (/^\d+$/.test(value)) onRetry?.(parseInt(value, 10))
+        break
+      // spec: Otherwise: The field is ignored.
+    }
+  }
+
+  function appendData(value: string): void {
+    if (dropping) return
+    // spec: Append the field value to the data buffer, then append a single U+000A LINE FEED (LF)
+    // character to the data buffer. (The final LF is removed at dispatch; joining with LF is equal.)
+    if (hasData) data += '\n' + value
+    else {
+      data = value
+      hasData = true
+    }
+    if (data.length > maxEventSize) overflow()
+  }
+
+  function line(text: string, start: number, end: number): void {
+    // spec: If the line is empty (a blank line): Dispatch the event.
+    if (start === end) return dispatch()
+    const first = text.charCodeAt(start)
+    // The hot path: "data:" at the start of the line.
+    if (
+      first === 100 &&
+      end - start > 4 &&
+      text.charCodeAt(start + 4) === COLON &&
+      text.charCodeAt(start + 1) === 97 &&
+      text.charCodeAt(start + 2) === 116 &&
+      text.charCodeAt(start + 3) === 97
+    ) {
+      let from = start + 5
+      // spec: If value starts with a U+0020 SPACE character, remove it from value.
+      if (text.charCodeAt(from) === SPACE && from < end) from++
+      return appendData(text.slice(from, end))
+    }
+    // spec: If the line starts with a U+003A COLON character (:), ignore the line.
+    if (first === COLON) {
+      if (onComment) {
+        let from = start + 1
+        if (from < end && text.charCodeAt(from) === SPACE) from++
+        onComment(text.slice(from, end))
+      }
+      return
+    }
+    let colon = start + 1
+    while (colon < end && text.charCodeAt(colon) !== COLON) colon++
+    if (colon === end) {
+      // spec: Otherwise, the string is not empty but does not contain a U+003A COLON character (:):
+      // process the field using the whole line as the field name, and the empty string as the field value.
+      return field(text.slice(start, end), '')
+    }
+    // spec: Collect the characters on the line before the first U+003A COLON character (:), and let
+    // field be that string. Collect the characters on the line after the first U+003A COLON character
+    // (:), and let value be that string. If value starts with a U+0020 SPACE character, remove it.
+    let from = colon + 1
+    if (from < end && text.charCodeAt(from) === SPACE) from++
+    field(text.slice(start, colon), text.slice(from, end))
+  }
+
+  function feed(chunk: string | Uint8Array): void {
+    let text: string
+    if (typeof chunk === 'string') {
+      text = chunk
+      // spec: One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present.
+      if (atStart && text.length > 0) {
+        atStart = false
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+      }
+    } else {
+      // spec: Event streams are always decoded as UTF-8. The decoder replaces invalid bytes with
+      // U+FFFD and drops one leading BOM, once per stream.
+      text = (decoder ??= new TextDecoder()).decode(chunk, STREAM)
+      if (text.length > 0) atStart = false
+    }
+    const length = text.length
+    if (length === 0) return
+    let pos = 0
+    if (skipLF) {
+      // A CR ended the previous chunk; an LF right after it belongs to the same line end.
+      skipLF = false
+      if (text.charCodeAt(0) === LF) pos = 1
+    }
+    // spec: Lines must be separated by either a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF)
+    // character pair, a single U+000A LINE FEED (LF) character, or a single U+000D CARRIAGE RETURN
+    // (CR) character.
+    let lf = text.indexOf('\n', pos)
+    let cr = text.indexOf('\r', pos)
+    const current = generation
+    while (lf !== -1 || cr !== -1) {
+      let end: number
+      let next: number
+      if (cr === -1 || (lf !== -1 && lf < cr)) {
+        end = lf
+        next = lf + 1
+        lf = text.indexOf('\n', next)
+      } else {
+        end = cr
+        next = cr + 1
+        if (next === length) skipLF = true
+        else if (text.charCodeAt(next) === LF) {
+          next++
+          lf = text.indexOf('\n', next)
+        }
+        cr = text.indexOf('\r', next)
+      }
+      if (pending.length > 0 || pendingTooBig) {
+        const whole = pendingTooBig ? '' : pending + text.slice(pos, end)
+        const wasTooBig = pendingTooBig
+        pending = ''
+        pendingTooBig = false
+        if (!wasTooBig) line(whole, 0, whole.length)
+      } else line(text, pos, end)
+      pos = next
+      // A callback called reset(): nothing more of this chunk belongs to the new stream.
+      if (generation !== current) return
+    }
+    if (pos < length && !pendingTooBig) {
+      pending = pos === 0 ? pending + text : pending + text.slice(pos)
+      if (pending.length > maxEventSize) {
+        pending = ''
+        pendingTooBig = true
+        overflow()
+      }
+    }
+  }
+
+  function clear(): void {
+    generation++
+    decoder = undefined
+    atStart = true
+    skipLF = false
+    pending = ''
+    pendingTooBig = false
+    data = ''
+    hasData = false
+    type = ''
+    id = undefined
+    dropping = false
+  }
+
+  return {
+    feed,
+    end() {
+      // spec: Once the end of the file is reached, any pending data must be discarded. (If the file
+      // ends in the middle of an event, before the final empty line, the incomplete event is not
+      // dispatched.)
+      clear()
+    },
+    reset(initial = '') {
+      clear()
+      lastEventId = initial
+    },
+    get lastEventId() {
+      return lastEventId
+    },
+  }
+}
