@@ -32,8 +32,7 @@ export class ParseError extends Error {
   readonly limit: number
   constructor(type: ParseErrorType, limit: number) {
     super(
-      `event larger than maxEventSize (${limit} characters) dropped; ` +
-        'split it into smaller events on the server or raise maxEventSize',
+      `event over maxEventSize (${limit}) dropped; send smaller events or raise maxEventSize`,
     )
     this.type = type
     this.limit = limit
@@ -249,6 +248,17 @@ export function createParser(options: ParserOptions): Parser {
       if (cr === -1 || (lf !== -1 && lf < cr)) {
         end = lf
         next = lf + 1
+        // The common case, one event per LF-ended block: when the next line is blank, take both
+        // line ends with one search.
+        if (next < length && text.charCodeAt(next) === LF && pending.length === 0 && !pendingTooBig && end > pos) {
+          line(text, pos, end)
+          if (generation !== current) return
+          dispatch()
+          if (generation !== current) return
+          pos = next + 1
+          lf = text.indexOf('\n', pos)
+          continue
+        }
         lf = text.indexOf('\n', next)
       } else {
         end = cr

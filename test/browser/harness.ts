@@ -31,7 +31,7 @@ export interface TestServer {
   origin: string
   port: number
   eventsUrl: string
-  publish(event: { event?: string; data: string }): number
+  publish(event: { event?: string | undefined; data: string }): number
   dropAll(): void
   restart(downMs: number): Promise<void>
   faults: {

@@ -1,0 +1,161 @@
+// Parser throughput: subwire's parser vs eventsource-parser vs a raw reference scan, side by side
+// in one run, on the same bytes and the same chunk boundaries. Run with `npm run bench:parser`
+// (builds first). Writes bench/.results/parser.json and the table in docs/benchmarks.md.
+import { createParser } from '../dist/parser.mjs'
+import { createParser as createEsParser } from 'eventsource-parser'
+import { writeFile, mkdir, readFile } from 'node:fs/promises'
+import { cpus, totalmem } from 'node:os'
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const encoder = new TextEncoder()
+const QUICK = process.argv.includes('--quick')
+const REPS = QUICK ? 2 : 7
+
+function corpus(name, makeText, events) {
+  const bytes = encoder.encode(makeText())
+  return { name, bytes, events }
+}
+
+const corpora = [
+  corpus('100k small JSON events', () => {
+    let s = ''
+    for (let i = 0; i < 100_000; i++) s += `id: ${i}\nevent: update\ndata: {"id":${i},"user":"ada","score":${i % 977},"ok":true}\n\n`
+    return s
+  }, 100_000),
+  corpus('1M LLM-token events', () => {
+    const parts = []
+    for (let i = 0; i < 1_000_000; i++) parts.push('data: {"t":"tok"}\n\n')
+    return parts.join('')
+  }, 1_000_000),
+  corpus('50k events of five data lines', () => {
+    let s = ''
+    for (let i = 0; i < 50_000; i++) {
+      s += `id: ${i}\n`
+      for (let l = 0; l < 5; l++) s += `data: line ${l} of event ${i}, some text é\n`
+      s += '\n'
+    }
+    return s
+  }, 50_000),
+  corpus('ten 1 MiB events', () => {
+    const big = 'x'.repeat(1024 * 1024)
+    let s = ''
+    for (let i = 0; i < 10; i++) s += `id: ${i}\ndata: ${big}\n\n`
+    return s
+  }, 10),
+]
+
+const chunkSizes = [64, 1024, 65536]
+
+function split(bytes, size) {
+  const chunks = []
+  for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size))
+  return chunks
+}
+
+const contenders = {
+  subwire(chunks) {
+    let events = 0
+    const parser = createParser({ onEvent: () => void events++ })
+    for (const chunk of chunks) parser.feed(chunk)
+    parser.end()
+    return events
+  },
+  'eventsource-parser'(chunks) {
+    let events = 0
+    const decoder = new TextDecoder()
+    const parser = createEsParser({ onEvent: () => void events++ })
+    for (const chunk of chunks) parser.feed(decoder.decode(chunk, { stream: true }))
+    parser.reset({ consume: false })
+    return events
+  },
+  // The practical ceiling: decode, find every line end, cut out every line; count blank lines.
+  'raw scan'(chunks) {
+    let events = 0
+    let carry = ''
+    const decoder = new TextDecoder()
+    let line
+    for (const chunk of chunks) {
+      const text = decoder.decode(chunk, { stream: true })
+      let pos = 0
+      let lf = text.indexOf('\n')
+      while (lf !== -1) {
+        if (carry) {
+          line = carry + text.slice(pos, lf)
+          carry = ''
+        } else line = text.slice(pos, lf)
+        if (line.length === 0) events++
+        pos = lf + 1
+        lf = text.indexOf('\n', pos)
+      }
+      if (pos < text.length) carry += text.slice(pos)
+    }
+    return events
+  },
+}
+
+function time(fn, chunks) {
+  const start = process.hrtime.bigint()
+  const events = fn(chunks)
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, events }
+}
+
+const rows = []
+for (const c of corpora) {
+  for (const size of chunkSizes) {
+    const chunks = split(c.bytes, size)
+    const row = { corpus: c.name, chunk: size, bytes: c.bytes.length, results: {} }
+    // Warm up every contender on this input, then alternate them rep by rep so drift hits all alike.
+    for (const fn of Object.values(contenders)) fn(chunks)
+    const best = {}
+    for (let r = 0; r < REPS; r++) {
+      for (const [name, fn] of Object.entries(contenders)) {
+        const { ms, events } = time(fn, chunks)
+        if (events !== c.events) throw new Error(`${name} counted ${events} events on ${c.name}, expected ${c.events}`)
+        best[name] = Math.min(best[name] ?? Infinity, ms)
+      }
+    }
+    for (const [name, ms] of Object.entries(best)) {
+      row.results[name] = { ms, mbps: c.bytes.length / 1e6 / (ms / 1000), eventsPerSec: c.events / (ms / 1000) }
+    }
+    row.vsEventsourceParser = best['eventsource-parser'] / best.subwire
+    row.vsRawScan = best['raw scan'] / best.subwire
+    rows.push(row)
+    console.log(
+      `${c.name.padEnd(32)} ${String(size).padStart(6)} B  subwire ${row.results.subwire.mbps.toFixed(0).padStart(5)} MB/s  ` +
+        `es-parser ${row.results['eventsource-parser'].mbps.toFixed(0).padStart(5)} MB/s  raw ${row.results['raw scan'].mbps.toFixed(0).padStart(5)} MB/s  ` +
+        `→ ${row.vsEventsourceParser.toFixed(2)}× es-parser, ${row.vsRawScan.toFixed(2)}× raw`,
+    )
+  }
+}
+
+const meta = {
+  date: new Date().toISOString().slice(0, 10),
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  eventsourceParser: require('eventsource-parser/package.json').version,
+  reps: REPS,
+}
+await mkdir(new URL('./.results/', import.meta.url), { recursive: true })
+await writeFile(new URL('./.results/parser.json', import.meta.url), JSON.stringify({ meta, rows }, null, 2))
+
+if (!QUICK) {
+  const { replaceSection } = await import('./docs.mjs')
+  const table = [
+    `Measured ${meta.date} on ${meta.cpu} (${meta.cores} cores, ${meta.memoryGiB} GiB), Node ${meta.node}, eventsource-parser ${meta.eventsourceParser}; best of ${meta.reps} runs, contenders alternated. Produced by \`npm run bench:parser\`.`,
+    '',
+    '| corpus | chunk | subwire MB/s | subwire events/s | eventsource-parser MB/s | raw scan MB/s | × eventsource-parser | × raw scan |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) =>
+      `| ${r.corpus} | ${r.chunk >= 1024 ? r.chunk / 1024 + ' KiB' : r.chunk + ' B'} | ${r.results.subwire.mbps.toFixed(0)} | ${fmt(r.results.subwire.eventsPerSec)} | ${r.results['eventsource-parser'].mbps.toFixed(0)} | ${r.results['raw scan'].mbps.toFixed(0)} | ${r.vsEventsourceParser.toFixed(2)} | ${r.vsRawScan.toFixed(2)} |`,
+    ),
+  ].join('\n')
+  await replaceSection('parser', table)
+  console.log('docs/benchmarks.md updated')
+}
+
+function fmt(n) {
+  return n >= 1e6 ? (n / 1e6).toFixed(2) + ' M' : n >= 1e3 ? (n / 1e3).toFixed(0) + ' k' : n.toFixed(0)
+}
