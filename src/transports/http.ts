@@ -183,9 +183,8 @@ export function pollLoop(
     once().then(
       () => {
         if (done) return
-        const delay = wait(retryField)
-        if (delay > 0) timer = env.setTimeout(loop, delay)
-        else loop()
+        // Through a timer even at 0 ms: a server that answers at once must not starve the page.
+        timer = env.setTimeout(loop, wait(retryField))
       },
       (error: unknown) => finish(toError(error, context)),
     )

@@ -1,0 +1,414 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { http, HttpResponse, ws } from 'msw'
+import { setupServer } from 'msw/node'
+import { subscribe, HttpError, DecodeError, ProtocolError, type SubwireEvent, type SubscribeOptions } from '../../src/index'
+
+const URL_ = 'http://localhost/events'
+const server = setupServer()
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
+afterEach(() => {
+  server.resetHandlers()
+  vi.useRealTimers()
+})
+afterAll(() => server.close())
+
+const sse = (body: string, init: ResponseInit = {}) =>
+  new HttpResponse(body, { ...init, headers: { 'content-type': 'text/event-stream', ...(init.headers ?? {}) } })
+
+/** A stream that sends `chunks` one by one and then stays open. */
+function openStream(chunks: string[]) {
+  const encoder = new TextEncoder()
+  return new HttpResponse(
+    new ReadableStream({
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(encoder.encode(chunk))
+      },
+    }),
+    { headers: { 'content-type': 'text/event-stream' } },
+  )
+}
+
+const quick: SubscribeOptions = { retry: { initialDelay: 10, maxDelay: 20 }, env: { random: () => 0 } }
+
+function collect(sub: { on(type: string, l: (e: any) => void): () => void }, types = ['message']) {
+  const events: SubwireEvent<unknown>[] = []
+  for (const type of types) sub.on(type, (e) => events.push(e))
+  return events
+}
+
+const until = (check: () => boolean, ms = 2000) => vi.waitFor(() => expect(check()).toBe(true), { timeout: ms, interval: 5 })
+
+describe('longpoll transport', () => {
+  it('delivers events from each response and sends the resume id on the next request', async () => {
+    const seen: Array<string | null> = []
+    let n = 0
+    server.use(
+      http.get(URL_, ({ request }) => {
+        const url = new URL(request.url)
+        expect(url.searchParams.get('transport')).toBe('longpoll')
+        seen.push(url.searchParams.get('lastEventId'))
+        n++
+        if (n === 1) return sse('id: 1\ndata: one\n\nid: 2\nevent: tick\ndata: line a\ndata: line b\n\n')
+        if (n === 2) return sse('id: 3\ndata: three\n\n')
+        return new HttpResponse(null, { status: 204 })
+      }),
+    )
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+    const events = collect(sub, ['message', 'tick'])
+    await until(() => events.length === 3 && seen.length >= 3)
+    sub.close()
+    expect(events.map((e) => [e.type, e.data, e.id, e.lastEventId, e.transport])).toEqual([
+      ['message', 'one', '1', '1', 'longpoll'],
+      ['tick', 'line a\nline b', '2', '2', 'longpoll'],
+      ['message', 'three', '3', '3', 'longpoll'],
+    ])
+    expect(seen.slice(0, 3)).toEqual([null, '2', '3'])
+    expect(sub.lastEventId).toBe('3')
+    expect(sub.state).toBe('closed')
+  })
+
+  it('accepts JSON bodies: one event or an array', async () => {
+    let n = 0
+    server.use(
+      http.get(URL_, () => {
+        n++
+        if (n === 1) return HttpResponse.json([{ id: 1, data: { a: 1 } }, { id: 2, event: 'x', data: 'two' }, { id: 3 }])
+        if (n === 2) return HttpResponse.json({ data: 'four' })
+        return new HttpResponse(null, { status: 204 })
+      }),
+    )
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+    const events = collect(sub, ['message', 'x'])
+    await until(() => events.length === 3)
+    sub.close()
+    expect(events.map((e) => [e.type, e.data, e.lastEventId])).toEqual([
+      ['message', '{"a":1}', '1'],
+      ['x', 'two', '2'],
+      ['message', 'four', '3'],
+    ])
+  })
+
+  it('retries after an HTTP 503 as long as Retry-After says, then resumes', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    const times: number[] = []
+    let n = 0
+    server.use(
+      http.get(URL_, () => {
+        times.push(Date.now())
+        n++
+        if (n === 1) return new HttpResponse('busy', { status: 503, headers: { 'retry-after': '2' } })
+        if (n === 2) return sse('id: 7\ndata: back\n\n')
+        return new Promise(() => {})
+      }),
+    )
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+    const errors: unknown[] = []
+    sub.on('error', (e) => errors.push(e))
+    const states: string[] = []
+    sub.on('state', (s) => states.push(`${s.state}${s.delay === undefined ? '' : ':' + s.delay}`))
+    const events = collect(sub)
+    await vi.advanceTimersByTimeAsync(1999)
+    expect(n).toBe(1)
+    await vi.advanceTimersByTimeAsync(1)
+    await vi.waitFor(() => expect(events).toHaveLength(1))
+    expect(times[1]! - times[0]!).toBe(2000)
+    expect(errors[0]).toBeInstanceOf(HttpError)
+    expect((errors[0] as HttpError).status).toBe(503)
+    expect(states.slice(0, 4)).toEqual(['connecting', 'reconnecting:2000', 'connecting', 'open'])
+    sub.close()
+  })
+
+  it('closes with a typed error on 404 when it is the only transport', async () => {
+    server.use(http.get(URL_, () => new HttpResponse('nope', { status: 404 })))
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+    const closed = new Promise<unknown>((resolve) => sub.on('state', (s) => s.state === 'closed' && resolve(s.error)))
+    const error = (await closed) as HttpError
+    expect(error).toBeInstanceOf(HttpError)
+    expect(error.name).toBe('HttpError')
+    expect(error.status).toBe(404)
+    expect(error.transport).toBe('longpoll')
+    expect(error.message).toMatch(/check url/)
+  })
+
+  it('calls the headers provider on every poll and retries a 401 once with fresh headers', async () => {
+    const tokens: Array<string | null> = []
+    let token = 0
+    server.use(
+      http.get(URL_, ({ request }) => {
+        tokens.push(request.headers.get('authorization'))
+        return request.headers.get('authorization') === 'Bearer 2' ? sse('data: ok\n\n') : new HttpResponse(null, { status: 401 })
+      }),
+    )
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'], headers: async () => ({ authorization: `Bearer ${++token}` }) })
+    const events = collect(sub)
+    await until(() => events.length === 1)
+    sub.close()
+    expect(tokens.slice(0, 2)).toEqual(['Bearer 1', 'Bearer 2'])
+  })
+
+  it('closes with the 401 when the fresh token is refused too', async () => {
+    server.use(http.get(URL_, () => new HttpResponse(null, { status: 401 })))
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+    const error = await new Promise<unknown>((resolve) => sub.on('state', (s) => s.state === 'closed' && resolve(s.error)))
+    expect((error as HttpError).status).toBe(401)
+  })
+
+  it('reports a wrong content type as a ProtocolError and keeps trying', async () => {
+    let n = 0
+    server.use(
+      http.get(URL_, () => (++n === 1 ? HttpResponse.html('<h1>login</h1>') : sse('data: fine\n\n'))),
+    )
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+    const errors: unknown[] = []
+    sub.on('error', (e) => errors.push(e))
+    const events = collect(sub)
+    await until(() => events.length >= 1)
+    sub.close()
+    expect(errors[0]).toBeInstanceOf(ProtocolError)
+    expect(String((errors[0] as Error).message)).toMatch(/Content-Type "text\/html/)
+  })
+})
+
+describe('poll transport', () => {
+  it('polls every interval, sends If-None-Match, treats 304 as nothing new and honours retry', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    const requests: Array<{ at: number; etag: string | null; last: string | null }> = []
+    server.use(
+      http.get(URL_, ({ request }) => {
+        const url = new URL(request.url)
+        requests.push({ at: Date.now(), etag: request.headers.get('if-none-match'), last: url.searchParams.get('lastEventId') })
+        if (requests.length === 1) return sse('id: 1\ndata: a\n\n', { headers: { etag: '"1"' } })
+        if (requests.length === 2) return new HttpResponse(null, { status: 304, headers: { etag: '"1"' } })
+        if (requests.length === 3) return sse('retry: 500\nid: 2\ndata: b\n\n', { headers: { etag: '"2"' } })
+        return new HttpResponse(null, { status: 304 })
+      }),
+    )
+    const sub = subscribe(URL_, { ...quick, transports: ['poll'], pollInterval: 1000 })
+    const events = collect(sub)
+    await vi.advanceTimersByTimeAsync(0)
+    await vi.waitFor(() => expect(requests).toHaveLength(1))
+    await vi.advanceTimersByTimeAsync(1000)
+    await vi.advanceTimersByTimeAsync(1000)
+    await vi.advanceTimersByTimeAsync(500)
+    await vi.waitFor(() => expect(requests.length).toBeGreaterThanOrEqual(4))
+    sub.close()
+    expect(events.map((e) => e.data)).toEqual(['a', 'b'])
+    expect(requests.slice(0, 4).map((r) => r.etag)).toEqual([null, '"1"', '"1"', '"2"'])
+    expect(requests.slice(0, 4).map((r) => r.last)).toEqual([null, '1', '1', '2'])
+    expect(requests.slice(1, 4).map((r, i) => r.at - requests[i]!.at)).toEqual([1000, 1000, 500])
+  })
+})
+
+describe('eventsource transport (fetch streaming)', () => {
+  it('sends Accept and Last-Event-ID on same-origin requests and resumes after the stream ends', async () => {
+    const seen: Array<[string | null, string | null]> = []
+    server.use(
+      http.get(URL_, ({ request }) => {
+        seen.push([request.headers.get('accept'), request.headers.get('last-event-id')])
+        return seen.length === 1 ? sse('retry: 10\nid: 41\ndata: a\n\nid: 42\n\n') : openStream(['data: b\n\n'])
+      }),
+    )
+    const sub = subscribe(URL_, { ...quick, transports: ['eventsource'], env: { random: () => 0, location: 'http://localhost/app' } })
+    const events = collect(sub)
+    await until(() => events.length === 2)
+    sub.close()
+    expect(seen).toEqual([
+      ['text/event-stream', null],
+      ['text/event-stream', '42'],
+    ])
+    // The id-only block moved the resume point; the next event carries it.
+    expect(events.map((e) => [e.data, e.lastEventId])).toEqual([
+      ['a', '41'],
+      ['b', '42'],
+    ])
+  })
+
+  it('sends the resume id as a query parameter across origins (no preflight)', async () => {
+    const seen: Array<[string | null, string | null]> = []
+    server.use(
+      http.get(URL_, ({ request }) => {
+        seen.push([request.headers.get('last-event-id'), new URL(request.url).searchParams.get('lastEventId')])
+        return openStream(['data: x\n\n'])
+      }),
+    )
+    const sub = subscribe(URL_, { ...quick, transports: ['eventsource'], lastEventId: '9', env: { location: 'http://other.test/' } })
+    const events = collect(sub)
+    await until(() => events.length === 1)
+    sub.close()
+    expect(seen[0]).toEqual([null, '9'])
+  })
+
+  it('stops on 204 No Content, as the SSE spec says', async () => {
+    server.use(http.get(URL_, () => new HttpResponse(null, { status: 204 })))
+    const sub = subscribe(URL_, { ...quick, transports: ['eventsource'] })
+    const error = await new Promise<unknown>((resolve) => sub.on('state', (s) => s.state === 'closed' && resolve(s.error)))
+    expect((error as HttpError).status).toBe(204)
+  })
+})
+
+describe('websocket transport', () => {
+  const link = ws.link('ws://localhost/events')
+
+  it('parses SSE text frames, JSON frames and binary frames, and resumes with the last id', async () => {
+    const urls: string[] = []
+    let connection = 0
+    server.use(
+      link.addEventListener('connection', ({ client }) => {
+        urls.push(client.url.toString())
+        connection++
+        if (connection === 1) {
+          client.send('id: 1\ndata: text\n\n')
+          client.send(JSON.stringify({ id: 2, event: 'tick', data: { n: 2 } }))
+          client.send(new TextEncoder().encode('id: 3\ndata: bytes é\n\n'))
+          client.send('id: 4\ndata: split')
+          client.send(' across frames\n\n')
+          setTimeout(() => client.close(1011, 'oops'), 5)
+        } else client.send('id: 5\ndata: again\n\n')
+      }),
+    )
+    const sub = subscribe(URL_, { ...quick, transports: ['websocket'] })
+    const events = collect(sub, ['message', 'tick'])
+    await until(() => events.length === 5)
+    sub.close()
+    expect(events.map((e) => [e.type, e.data, e.lastEventId])).toEqual([
+      ['message', 'text', '1'],
+      ['tick', '{"n":2}', '2'],
+      ['message', 'bytes é', '3'],
+      ['message', 'split across frames', '4'],
+      ['message', 'again', '5'],
+    ])
+    expect(new URL(urls[0]!).searchParams.get('transport')).toBe('websocket')
+    expect(new URL(urls[1]!).searchParams.get('lastEventId')).toBe('4')
+  })
+
+  it('reports a malformed JSON frame and goes on', async () => {
+    server.use(
+      link.addEventListener('connection', ({ client }) => {
+        client.send('{"id": 1, "data": ')
+        client.send('id: 2\ndata: fine\n\n')
+      }),
+    )
+    const sub = subscribe(URL_, { ...quick, transports: ['websocket'] })
+    const errors: unknown[] = []
+    sub.on('error', (e) => errors.push(e))
+    const events = collect(sub)
+    await until(() => events.length === 1)
+    sub.close()
+    expect(errors[0]).toBeInstanceOf(ProtocolError)
+    expect(events[0]!.data).toBe('fine')
+  })
+})
+
+describe('delivery', () => {
+  it('stops delivering the moment close() runs, even in the middle of a chunk', async () => {
+    server.use(http.get(URL_, () => sse('data: 1\n\ndata: 2\n\ndata: 3\n\n')))
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+    const got: string[] = []
+    const other: string[] = []
+    sub.on('message', (e) => {
+      got.push(e.data)
+      if (e.data === '2') sub.close()
+    })
+    sub.on('message', (e) => other.push(e.data))
+    await until(() => sub.state === 'closed')
+    await new Promise((r) => setTimeout(r, 20))
+    expect(got).toEqual(['1', '2'])
+    expect(other).toEqual(['1'])
+  })
+
+  it('keeps delivering to other listeners and later events when a listener throws', async () => {
+    const reported: unknown[] = []
+    const original = (globalThis as { reportError?: unknown }).reportError
+    ;(globalThis as { reportError?: unknown }).reportError = (e: unknown) => reported.push(e)
+    try {
+      server.use(http.get(URL_, () => sse('data: 1\n\ndata: 2\n\n')))
+      const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+      sub.on('message', () => {
+        throw new Error('listener bug')
+      })
+      const events = collect(sub)
+      await until(() => events.length >= 2)
+      sub.close()
+      expect(events.slice(0, 2).map((e) => e.data)).toEqual(['1', '2'])
+      expect(reported.length).toBeGreaterThanOrEqual(2)
+    } finally {
+      ;(globalThis as { reportError?: unknown }).reportError = original
+    }
+  })
+
+  it('decodes JSON and reports a decode failure as a DecodeError without stopping', async () => {
+    server.use(http.get(URL_, () => sse('id: 1\ndata: {"a":1}\n\nid: 2\ndata: {oops\n\nid: 3\ndata: [2]\n\n')))
+    const sub = subscribe<{ message: unknown }>(URL_, { ...quick, transports: ['longpoll'], decode: 'json' })
+    const errors: unknown[] = []
+    sub.on('error', (e) => errors.push(e))
+    const events = collect(sub)
+    await until(() => events.length >= 2)
+    sub.close()
+    expect(events.slice(0, 2).map((e) => e.data)).toEqual([{ a: 1 }, [2]])
+    expect(errors[0]).toBeInstanceOf(DecodeError)
+    expect((errors[0] as DecodeError).data).toBe('{oops')
+    expect(sub.lastEventId).toBe('3')
+  })
+
+  it('delivers server events named like lifecycle events to message listeners', async () => {
+    server.use(http.get(URL_, () => sse('event: error\ndata: from server\n\n')))
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+    const events = collect(sub)
+    await until(() => events.length >= 1)
+    sub.close()
+    expect(events[0]).toMatchObject({ type: 'error', data: 'from server' })
+  })
+
+  it('unbind is safe to call twice', async () => {
+    server.use(http.get(URL_, () => sse('data: 1\n\n')))
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+    const a: string[] = []
+    const off = sub.on('message', (e) => a.push(e.data))
+    off()
+    off()
+    const events = collect(sub)
+    await until(() => events.length >= 1)
+    sub.close()
+    sub.close()
+    expect(a).toEqual([])
+  })
+
+  it('iterates with for await and ends on close', async () => {
+    server.use(http.get(URL_, () => sse('data: 1\n\ndata: 2\n\ndata: 3\n\n')))
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+    const got: string[] = []
+    for await (const event of sub) {
+      got.push(event.data)
+      if (got.length === 3) sub.close()
+    }
+    expect(got).toEqual(['1', '2', '3'])
+  })
+
+  it('ends a lagging iterator with an overflow error after the queued events', async () => {
+    server.use(http.get(URL_, () => sse('data: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n')))
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'], bufferSize: 2 })
+    const iterator = sub[Symbol.asyncIterator]()
+    await until(() => sub.lastEventId === '' && sub.state === 'open')
+    await new Promise((r) => setTimeout(r, 20))
+    const first = await iterator.next()
+    const second = await iterator.next()
+    await expect(iterator.next()).rejects.toMatchObject({ kind: 'overflow' })
+    expect([first.value?.data, second.value?.data]).toEqual(['1', '2'])
+    sub.close()
+  })
+
+  it('closes when its AbortSignal aborts', async () => {
+    server.use(http.get(URL_, () => new Promise(() => {})))
+    const controller = new AbortController()
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'], signal: controller.signal })
+    await until(() => sub.state === 'connecting')
+    controller.abort()
+    expect(sub.state).toBe('closed')
+  })
+
+  it('closes with an unsupported error when no transport can run', async () => {
+    const sub = subscribe(URL_, { transports: ['websocket'], env: { WebSocket: undefined } })
+    const error = await new Promise<unknown>((resolve) => sub.on('state', (s) => s.state === 'closed' && resolve(s.error)))
+    expect(error).toMatchObject({ kind: 'unsupported' })
+  })
+})
