@@ -1,0 +1,9 @@
+// `npm run demo`: build if needed, start the reference server with live demo data, print the URL.
+import { startServer } from './server.mjs'
+
+const port = Number(process.env.PORT ?? 8080)
+const server = await startServer({ port, heartbeatMs: 5000, holdMs: 20000 })
+server.generate({ intervalMs: 500, kinds: ['price', 'notice'] })
+console.log(`\nsubwire demo running: ${server.origin}/demo/index.html`)
+console.log(`  ES module version:  ${server.origin}/demo/esm.html`)
+console.log('Press Ctrl+C to stop.\n')

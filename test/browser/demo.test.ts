@@ -1,0 +1,33 @@
+// The demo page in Chromium: live data arrives over the automatic transport choice, the page
+// survives a cut and a blocked WebSocket, and no sequence number goes missing or doubles.
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { Browser } from 'playwright-core'
+import { launchBrowser, openPage, startServer, type TestServer } from './harness'
+
+let browser: Browser
+let server: TestServer & { generate(o: { intervalMs: number; kinds: string[] }): void }
+
+beforeAll(async () => {
+  server = (await startServer({ heartbeatMs: 1000, holdMs: 2000 })) as typeof server
+  server.generate({ intervalMs: 50, kinds: ['price', 'notice'] })
+  browser = await launchBrowser()
+})
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+})
+
+it('shows live prices and notifications, and keeps missing/duplicated at 0 through a cut and a blocked WebSocket', async () => {
+  const { page, errors } = await openPage(browser, `${server.origin}/demo/index.html`)
+  await page.waitForFunction(() => document.getElementById('price')!.textContent!.startsWith('SWR'))
+  expect(await page.textContent('#transport')).toBe('websocket')
+  await page.click('button[data-action="drop"]')
+  await page.click('button[data-action="block-websocket"]')
+  const before = Number(await page.textContent('#last-id'))
+  await page.waitForFunction((n) => Number(document.getElementById('last-id')!.textContent) > n + 20, before, { timeout: 30_000 })
+  expect(await page.textContent('#gaps')).toBe('0 / 0')
+  expect(await page.textContent('#transport')).toBe('eventsource')
+  expect(await page.locator('#notices li').count()).toBeGreaterThan(0)
+  await page.screenshot({ path: 'test-results/demo.png' })
+  expect(errors).toEqual([])
+})
