@@ -6,15 +6,9 @@ import { isSameOrigin, withParams } from '../url'
 import { createFrames, type Frames } from './frames'
 import type { TransportContext, TransportSink } from './types'
 
-export interface Request {
-  response: Response
-  /** Abort this request (idempotent). */
-  abort(): void
-}
-
 /**
  * Start a GET for this transport. Rejects with a typed error. `timeout` (ms) aborts the request
- * when no response headers arrived in time; `sseHeaders` sends `Accept: text/event-stream` and the
+ * when no response headers arrived in time; `sse` sends `Accept: text/event-stream` and the
  * resume id as `Last-Event-ID` when that costs no CORS preflight.
  */
 export async function get(
