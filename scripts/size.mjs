@@ -6,7 +6,7 @@ import { minify } from 'terser'
 
 /** path → budget in bytes of min+gzip */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 6 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 6.5 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
 ]
 

@@ -11,13 +11,16 @@ export type Decision = 'retry' | 'fallback' | 'fatal'
 export function classify(error: SubwireError | undefined, proven: boolean): Decision {
   if (!error) return 'retry'
   if (error instanceof HttpError) {
-    // spec (SSE): a 204 No Content response means the server wants the client to stop.
+    // spec (SSE): a 204 No Content response means the server wants the client to stop. 401 and
+    // 403 are fatal here; the subscription first retries them once with fresh headers and query.
     if (error.status === 204 || error.status === 401 || error.status === 403) return 'fatal'
     if (error.retryable) return 'retry'
     // 400, 404, 405, 410…: this transport's endpoint is wrong or missing; another may work.
     return 'fallback'
   }
   if (error.kind === 'decode' || error.kind === 'overflow') return 'retry'
+  // A proxy buffers the stream: a streaming transport will not do here, whatever it delivered.
+  if (error.kind === 'buffered') return 'fallback'
   if (!error.retryable) return 'fallback'
   // A transport that never delivered anything is suspect (blocked upgrade, buffering proxy).
   return proven ? 'retry' : 'fallback'

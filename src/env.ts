@@ -13,6 +13,22 @@ export function resolveEnv(overrides: Partial<Env> = {}): Env {
     clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
     now: Date.now,
     random: Math.random,
+    window: typeof g.addEventListener === 'function' ? (g as unknown as EventTarget) : undefined,
+    online: () => g.navigator?.onLine !== false,
+    hidden: () => g.document?.visibilityState === 'hidden',
+    storage: localStorageOf(g),
     ...overrides,
   }
+}
+
+// Reading localStorage throws where storage is blocked (sandboxed frames, some privacy modes);
+// then the remembered transport lives as long as this page.
+function localStorageOf(g: Partial<typeof globalThis>): Env['storage'] {
+  try {
+    if (g.localStorage) return g.localStorage
+  } catch {
+    // blocked
+  }
+  const memory = new Map<string, string>()
+  return { getItem: (key) => memory.get(key) ?? null, setItem: (key, value) => void memory.set(key, value) }
 }

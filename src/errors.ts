@@ -2,10 +2,11 @@ import type { TransportName } from './types'
 
 /**
  * What kind of failure an error is; `SubwireError.kind` carries it for `switch` statements.
- * `overflow` (an async iterator fell more than `bufferSize` behind) and `unsupported` (no
- * transport can run here) are plain `SubwireError`s; the others have their own class.
+ * `overflow` (an async iterator fell more than `bufferSize` behind), `unsupported` (no
+ * transport can run here) and `buffered` (a proxy holds the stream back and releases it in
+ * bursts) are plain `SubwireError`s; the others have their own class.
  */
-export type ErrorKind = 'http' | 'connection' | 'timeout' | 'protocol' | 'decode' | 'overflow' | 'unsupported'
+export type ErrorKind = 'http' | 'connection' | 'timeout' | 'protocol' | 'decode' | 'overflow' | 'unsupported' | 'buffered'
 
 /**
  * The base of every error subwire reports. `retryable` says whether subwire itself goes on
@@ -17,7 +18,8 @@ export class SubwireError extends Error {
   readonly transport: TransportName | undefined
   readonly retryable: boolean
   constructor(kind: ErrorKind, message: string, transport: TransportName | undefined, retryable: boolean, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause })
+    // The message names the transport first: "websocket: closed with code 1006".
+    super(transport ? `${transport}: ${message}` : message, cause === undefined ? undefined : { cause })
     this.kind = kind
     this.transport = transport
     this.retryable = retryable
@@ -32,7 +34,7 @@ export class HttpError extends SubwireError {
   /** The server's `Retry-After`, in milliseconds, when it sent one. */
   readonly retryAfter: number | undefined
   constructor(status: number, transport: TransportName, retryAfter?: number) {
-    super('http', `${transport}: HTTP ${status}${hint(status)}`, transport, status === 408 || status === 425 || status === 429 || status >= 500)
+    super('http', `HTTP ${status}${hint(status)}`, transport, status === 408 || status === 425 || status === 429 || status >= 500)
     this.status = status
     this.retryAfter = retryAfter
   }
@@ -42,8 +44,8 @@ function hint(status: number): string {
   return status === 204
     ? ' (server said stop)'
     : status === 401 || status === 403
-      ? ' (check the token in the headers or query option)'
-      : status === 404
+      ? ' (check the token in headers or query)'
+      : status === 400 || status === 404 || status === 405 || status === 410
         ? ' (no stream here; check url or urls)'
         : ''
 }
@@ -56,7 +58,7 @@ export class ConnectionError extends SubwireError {
   /** The server's say on the next delay, in ms (WebSocket close codes 1012 and 1013). */
   readonly retryAfter: number | undefined
   constructor(message: string, transport: TransportName, code?: number, cause?: unknown, retryAfter?: number) {
-    super('connection', `${transport}: ${message}`, transport, true, cause)
+    super('connection', message, transport, true, cause)
     this.code = code
     this.retryAfter = retryAfter
   }
@@ -66,7 +68,7 @@ export class ConnectionError extends SubwireError {
 export class TimeoutError extends SubwireError {
   override readonly name = 'TimeoutError'
   constructor(message: string, transport: TransportName) {
-    super('timeout', `${transport}: ${message}`, transport, true)
+    super('timeout', message, transport, true)
   }
 }
 
@@ -74,7 +76,7 @@ export class TimeoutError extends SubwireError {
 export class ProtocolError extends SubwireError {
   override readonly name = 'ProtocolError'
   constructor(message: string, transport: TransportName, retryable = true, cause?: unknown) {
-    super('protocol', `${transport}: ${message}`, transport, retryable, cause)
+    super('protocol', message, transport, retryable, cause)
   }
 }
 
@@ -84,7 +86,7 @@ export class DecodeError extends SubwireError {
   /** The raw data that could not be decoded. */
   readonly data: string
   constructor(data: string, transport: TransportName, cause: unknown) {
-    super('decode', `${transport}: event skipped, decode failed: ${cause}`, transport, true, cause)
+    super('decode', `event skipped, decode failed: ${cause}`, transport, true, cause)
     this.data = data
   }
 }

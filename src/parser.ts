@@ -46,7 +46,7 @@ export interface ParserOptions {
   /** Called with a valid `retry` field, in milliseconds. */
   onRetry?(ms: number): void
   /** Called with the text of a comment line (`: keepalive`), one leading space removed. */
-  onComment?(text: string): void
+  onComment?: ((text: string) => void) | undefined
   /** Called when input is rejected; the offending event is dropped and parsing goes on. */
   onError?(error: ParseError): void
   /**
@@ -248,17 +248,6 @@ export function createParser(options: ParserOptions): Parser {
       if (cr === -1 || (lf !== -1 && lf < cr)) {
         end = lf
         next = lf + 1
-        // The common case, one event per LF-ended block: when the next line is blank, take both
-        // line ends with one search.
-        if (next < length && text.charCodeAt(next) === LF && pending.length === 0 && !pendingTooBig && end > pos) {
-          line(text, pos, end)
-          if (generation !== current) return
-          dispatch()
-          if (generation !== current) return
-          pos = next + 1
-          lf = text.indexOf('\n', pos)
-          continue
-        }
         lf = text.indexOf('\n', next)
       } else {
         end = cr

@@ -3,6 +3,7 @@
 import { nextDelay, policyOf } from './backoff'
 import { classify } from './classify'
 import { resolveEnv } from './env'
+import { recall, remember } from './remember'
 import {
   ConnectionError,
   DecodeError,
@@ -121,10 +122,28 @@ export interface SubscribeOptions {
    */
   maxEventSize?: number
   /**
-   * Events an async iterator may fall behind by before it ends with a `QueueOverflowError`.
+   * Events an async iterator may fall behind by before it ends with an `overflow` error.
    * @default 1000
    */
   bufferSize?: number
+  /**
+   * Milliseconds to remember, per endpoint, the transport that worked, so the next page load
+   * starts there (localStorage, else memory). 0 turns it off.
+   * @default 86400000 (one day)
+   */
+  rememberFor?: number
+  /**
+   * Milliseconds on a fallback transport before a better one is tried in the background; when it
+   * delivers, the subscription moves up to it and resumes from the last id. Doubles after every
+   * failed probe or step-down (up to 32×). 0 turns it off.
+   * @default 60000
+   */
+  upgradeAfter?: number
+  /**
+   * Close the connection while the page is hidden and reconnect (resuming) when it is visible.
+   * @default false
+   */
+  pauseWhenHidden?: boolean
   /** Replace browser objects (WebSocket, fetch, timers, clock, randomness), e.g. in tests. */
   env?: Partial<Env>
 }
@@ -155,6 +174,17 @@ export interface Subscription<M extends EventMap = Record<string, string>> exten
 }
 
 const DEFAULT_TRANSPORTS: TransportName[] = ['websocket', 'eventsource', 'longpoll', 'poll']
+
+/** Page events that pause or resume a subscription. */
+const PAGE_EVENTS = ['online', 'offline', 'visibilitychange', 'pagehide', 'pageshow']
+
+/**
+ * The sleep watchdog: a timer every WATCH ms. When it fires more than WATCH + JUMP ms after the
+ * last one and nothing arrived meanwhile, the page was asleep (a hidden tab's throttled timers run
+ * at most about a minute late): the connection is not trusted and is replaced at once.
+ */
+const WATCH = 10000
+const JUMP = 60000
 
 type Listener = (value: any) => void
 interface Tap {
@@ -202,6 +232,9 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
     heartbeatTimeout = 45000,
     maxEventSize = 8388608,
     bufferSize = 1000,
+    rememberFor = 86400000,
+    upgradeAfter = 60000,
+    pauseWhenHidden = false,
   } = options
   const env = resolveEnv(options.env)
   const policy = policyOf(typeof retry === 'object' ? retry : undefined)
@@ -211,13 +244,23 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
   const listeners: Record<string, Listener[]> = Object.create(null)
   const taps = new Set<Tap>()
   const candidates = transports.filter((name) =>
-    name === 'websocket' ? !!env.WebSocket : name === 'eventsource' ? !!(env.fetch || env.EventSource) : !!env.fetch,
+    name === 'websocket' ? env.WebSocket : name === 'eventsource' && eventsourceMode !== 'fetch' && (eventsourceMode === 'native' || !env.fetch) ? env.EventSource : env.fetch,
   )
+
+  // The endpoint the remembered transport is kept under: no query string (it may hold a token).
+  const base = resolveUrl(url, env.location)
+  const endpoint = base.origin + base.pathname
+  const page = env.window
 
   let state: State = 'connecting'
   let current: TransportName | undefined
-  let index = 0
+  let index = rememberFor ? Math.max(0, candidates.indexOf(recall(env.storage, endpoint, env.now())!)) : 0
   let handle: TransportHandle | undefined
+  let probeHandle: TransportHandle | undefined
+  let probeTarget = 0
+  let probeFailures = 0
+  let waitingFor: StateChange['waitingFor']
+  let lastActivity = 0
   let epoch = 0
   let attempt = 0
   let failingSince: number | undefined
@@ -229,6 +272,8 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
   let retryTimer: unknown
   let connectTimer: unknown
   let heartbeatTimer: unknown
+  let probeTimer: unknown
+  let watchTimer: unknown
 
   function call(listener: Listener | undefined, value: unknown): void {
     if (!listener) return
@@ -249,7 +294,7 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
     emit('error', error)
   }
 
-  function setState(next: State, extra?: { delay?: number; error?: SubwireError | undefined }): void {
+  function setState(next: State, extra?: Omit<StateChange, 'state' | 'transport' | 'attempt'>): void {
     state = next
     const change: StateChange = { state: next, transport: current, attempt, ...extra }
     call(onStateChange, change)
@@ -284,34 +329,71 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
     env.clearTimeout(retryTimer)
     env.clearTimeout(connectTimer)
     env.clearTimeout(heartbeatTimer)
-    retryTimer = connectTimer = heartbeatTimer = undefined
+    env.clearTimeout(probeTimer)
+    retryTimer = connectTimer = heartbeatTimer = probeTimer = undefined
   }
 
   function stopTransport(): void {
     epoch++
     clearTimers()
     const h = handle
-    handle = undefined
+    const p = probeHandle
+    handle = probeHandle = undefined
     h?.close()
+    p?.close()
+  }
+
+  /** Stop and wait for the page to be online, visible or shown again. */
+  function pause(reason: StateChange['waitingFor']): void {
+    stopTransport()
+    waitingFor = reason
+    setState('reconnecting', { waitingFor: reason })
+  }
+
+  // online / offline / visibilitychange / pagehide / pageshow
+  function onPage(event: Event): void {
+    const type = event.type
+    if (state === 'closed') return
+    if (type === 'offline') {
+      // An open connection may well survive a short loss; one being set up or waited for stops.
+      if (state !== 'open') pause('online')
+    } else if (type === 'pagehide') {
+      // Release the connection so the page can enter the back/forward cache.
+      pause('pageshow')
+    } else if (type === 'visibilitychange' && env.hidden()) {
+      if (pauseWhenHidden) pause('visible')
+    } else if (retryTimer || waitingFor === (type === 'visibilitychange' ? 'visible' : type)) {
+      // Online again, visible again, back from the cache: whatever was waiting goes now.
+      stopTransport()
+      connect()
+    }
+  }
+
+  function watch(last: number): void {
+    watchTimer = env.setTimeout(() => {
+      const now = env.now()
+      if (now - last > WATCH + JUMP && lastActivity < last && !waitingFor && state !== 'closed') {
+        stopTransport()
+        connect()
+      }
+      watch(now)
+    }, WATCH)
+  }
+
+  function silent(ms: number, option: string): TimeoutError {
+    return new TimeoutError(`silent for ${ms} ms (${option})`, current!)
   }
 
   function armHeartbeat(my: number): void {
     if (!heartbeatTimeout || (current !== 'websocket' && current !== 'eventsource')) return
     env.clearTimeout(heartbeatTimer)
     heartbeatTimer = env.setTimeout(() => {
-      if (my === epoch) ended(new TimeoutError(`silent for ${heartbeatTimeout} ms (heartbeatTimeout)`, current!))
+      if (my === epoch) ended(silent(heartbeatTimeout, 'heartbeatTimeout'))
     }, heartbeatTimeout)
   }
 
-  function connect(): void {
-    retryTimer = undefined
-    if (state === 'closed') return
-    const name = (current = candidates[index % candidates.length]!)
-    const my = ++epoch
-    proven = false
-    openedAt = 0
-    setState('connecting')
-    const context: TransportContext = {
+  function contextOf(name: TransportName): TransportContext {
+    return {
       name,
       env,
       async url() {
@@ -330,6 +412,19 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
       eventsource: eventsourceMode,
       types: () => Object.keys(listeners).filter((type) => !LIFECYCLE[type]),
     }
+  }
+
+  function connect(): void {
+    retryTimer = undefined
+    waitingFor = undefined
+    if (state === 'closed') return
+    if (!env.online()) return pause('online')
+    if (pauseWhenHidden && env.hidden()) return pause('visible')
+    const name = (current = candidates[index % candidates.length]!)
+    const my = ++epoch
+    proven = false
+    openedAt = 0
+    setState('connecting')
     const live = () => my === epoch && state !== 'closed'
     const sink: TransportSink = {
       open() {
@@ -341,10 +436,13 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
       },
       activity() {
         if (!live()) return
+        lastActivity = env.now()
         if (!proven) {
           proven = true
           authRetried = false
           env.clearTimeout(connectTimer)
+          if (rememberFor) remember(env.storage, endpoint, name, lastActivity + rememberFor)
+          if (index && upgradeAfter) probeTimer = env.setTimeout(probe, upgradeAfter * 2 ** Math.min(probeFailures, 5))
         }
         armHeartbeat(my)
       },
@@ -367,9 +465,46 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
       },
     }
     connectTimer = env.setTimeout(() => {
-      if (my === epoch) ended(new TimeoutError(`silent for ${connectTimeout} ms (connectTimeout)`, name))
+      if (my === epoch) ended(silent(connectTimeout, 'connectTimeout'))
     }, connectTimeout)
-    handle = TRANSPORTS[name](context, sink)
+    handle = TRANSPORTS[name](contextOf(name), sink)
+  }
+
+  /**
+   * On a fallback transport: open a better one on the side. Once it delivers anything it has
+   * proven itself; it is closed and the subscription reconnects on it, resuming from the last id,
+   * so nothing is lost or doubled. A probe that fails changes nothing but the next probe's delay.
+   */
+  function probe(): void {
+    const target = probeTarget
+    const name = candidates[target]!
+    const my = epoch
+    const end = (ok: boolean) => {
+      if (my !== epoch || !probeHandle) return
+      const p = probeHandle
+      probeHandle = undefined
+      env.clearTimeout(probeTimer)
+      p.close()
+      if (ok) {
+        index = target
+        stopTransport()
+        return connect()
+      }
+      probeFailures++
+      probeTarget = (target + 1) % index
+      probeTimer = env.setTimeout(probe, upgradeAfter * 2 ** Math.min(probeFailures, 5))
+    }
+    const nothing = () => {}
+    probeHandle = TRANSPORTS[name](contextOf(name), {
+      open: nothing,
+      activity: () => end(true),
+      event: () => end(true),
+      id: nothing,
+      retry: nothing,
+      warn: nothing,
+      close: () => end(false),
+    })
+    probeTimer = env.setTimeout(() => end(false), connectTimeout)
   }
 
   function ended(error: SubwireError | undefined): void {
@@ -381,18 +516,23 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
     }
     stopTransport()
     if (error) emitError(error)
+    // Offline, every transport fails: that says nothing about them. Wait for the network.
+    if (!env.online()) return pause('online')
     let decision = classify(error, wasProven)
     let hint = error instanceof HttpError || error instanceof ConnectionError ? error.retryAfter : undefined
-    // A 401 may be an expired token: ask the providers again once, at once, before giving up.
-    if (error instanceof HttpError && error.status === 401 && !authRetried) {
+    // A 401 or 403 may be an expired token: ask the providers again once, at once, before giving up.
+    if (error instanceof HttpError && (error.status === 401 || error.status === 403) && !authRetried) {
       authRetried = true
       decision = 'retry'
       hint = 0
     }
     if (decision === 'fatal') return finish(error)
     if (decision === 'fallback') {
-      if (index + 1 < candidates.length) {
-        index++
+      probeFailures++
+      // A buffering proxy spoils every streaming transport alike: step down to long polling.
+      const next = error?.kind === 'buffered' ? Math.max(index + 1, candidates.indexOf('longpoll')) : index + 1
+      if (next < candidates.length) {
+        index = next
         return connect()
       }
       // Every transport failed this way; an endpoint missing everywhere will not appear by waiting.
@@ -410,6 +550,8 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
   function finish(error?: SubwireError): void {
     if (state === 'closed') return
     stopTransport()
+    env.clearTimeout(watchTimer)
+    for (const type of PAGE_EVENTS) page?.removeEventListener(type, onPage)
     signal?.removeEventListener('abort', close)
     setState('closed', { error })
     for (const tap of taps) tap.end(error)
@@ -433,45 +575,38 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
     }
   }
 
-  function iterate(): AsyncIterator<SubwireEvent<unknown>> {
+  // for await: a queue bounded by bufferSize, filled from the moment the iterator is made.
+  function iterate(): AsyncGenerator<SubwireEvent<unknown>> {
     const queue: SubwireEvent<unknown>[] = []
-    // A waiting next(): settled by the next event, or by the end.
-    let waiting: { resolve(r: IteratorResult<SubwireEvent<unknown>>): void; reject(e: unknown): void } | undefined
+    let wake: (() => void) | undefined
     let ended = state === 'closed'
     let failure: SubwireError | undefined
-    const done = { value: undefined, done: true } as const
     const tap: Tap = {
       push(value) {
-        if (waiting) waiting.resolve({ value, done: false })
-        else if (queue.length < bufferSize) return void queue.push(value)
+        if (queue.length < bufferSize) queue.push(value)
         else tap.end(new SubwireError('overflow', `iterator fell ${bufferSize} events behind; consume faster or raise bufferSize`, undefined, false))
-        waiting = undefined
+        wake?.()
       },
       end(error) {
         taps.delete(tap)
-        if (ended) return
+        if (!ended) failure = error
         ended = true
-        failure = error
-        if (waiting) error ? waiting.reject(error) : waiting.resolve(done)
-        waiting = undefined
+        wake?.()
       },
     }
     if (!ended) taps.add(tap)
-    return {
-      next() {
-        if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false })
-        if (!ended) return new Promise((resolve, reject) => (waiting = { resolve, reject }))
-        const error = failure
-        failure = undefined
-        return error ? Promise.reject(error) : Promise.resolve(done)
-      },
-      return() {
-        queue.length = 0
+    return (async function* () {
+      try {
+        for (;;) {
+          if (queue.length) yield queue.shift()!
+          else if (failure) throw failure
+          else if (ended) return
+          else await new Promise<void>((resolve) => (wake = resolve))
+        }
+      } finally {
         tap.end()
-        failure = undefined
-        return Promise.resolve(done)
-      },
-    }
+      }
+    })()
   }
 
   if (signal?.aborted) state = 'closed'
@@ -485,6 +620,8 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
           new SubwireError('unsupported', `no transport of ${transports} can run here; provide env.WebSocket or env.fetch`, undefined, false),
         )
       }
+      for (const type of PAGE_EVENTS) page?.addEventListener(type, onPage)
+      watch(env.now())
       connect()
     })
   }

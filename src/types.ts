@@ -34,6 +34,8 @@ export interface StateChange {
   readonly delay?: number | undefined
   /** With `reconnecting` and `closed`: what caused it. */
   readonly error?: SubwireError | undefined
+  /** With `reconnecting`: no timer runs; the next attempt waits for the page to be online, visible or shown again. */
+  readonly waitingFor?: 'online' | 'visible' | 'pageshow' | undefined
 }
 
 /** A value, or a function returning it (sync or async) that is called on every connect and every poll. */
@@ -92,4 +94,12 @@ export interface Env {
   now(): number
   /** A number in [0, 1). */
   random(): number
+  /** Where page lifecycle events arrive: `online`, `offline`, `visibilitychange`, `pagehide`, `pageshow`. */
+  window: EventTarget | undefined
+  /** `navigator.onLine` (true when unknown). */
+  online(): boolean
+  /** Whether the page is hidden (`document.visibilityState`). */
+  hidden(): boolean
+  /** Where the working transport is remembered between page loads: localStorage, else an in-memory map. */
+  storage: Pick<Storage, 'getItem' | 'setItem'>
 }

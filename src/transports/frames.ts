@@ -11,24 +11,22 @@ export interface Frames {
   json(text: string): void
   /** A stream or a body ended: drop any unfinished block, keep the resume point. */
   end(): void
-  /** Stop at once: nothing more is reported. */
-  stop(): void
 }
 
-export function createFrames(context: TransportContext, sink: TransportSink): Frames {
+/** `onComment` counts SSE comment lines (heartbeats). */
+export function createFrames(context: TransportContext, sink: TransportSink, onComment?: () => void): Frames {
   const parser: Parser = createParser({
     onEvent: sink.event,
+    onComment,
     onRetry: sink.retry,
     onLastEventId: sink.id,
     onError: (error) => sink.warn(new ProtocolError(error.message, context.name, true, error)),
     maxEventSize: context.maxEventSize,
   })
   parser.reset(context.lastEventId())
-  let stopped = false
   let lastEventId = context.lastEventId()
 
   function one(value: unknown): void {
-    if (stopped) return
     if (typeof value !== 'object' || !value) throw 'not an {id, event, data, retry} object'
     const { id, event, data, retry } = value as Record<string, unknown>
     if (typeof retry === 'number' && retry >= 0) sink.retry(Math.floor(retry))
@@ -48,10 +46,9 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
 
   return {
     sse(chunk) {
-      if (!stopped) parser.feed(chunk)
+      parser.feed(chunk)
     },
     json(text) {
-      if (stopped) return
       lastEventId = context.lastEventId()
       try {
         if (text.length > context.maxEventSize) throw 'larger than maxEventSize'
@@ -66,10 +63,6 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
     end() {
       parser.end()
       parser.reset(context.lastEventId())
-    },
-    stop() {
-      stopped = true
-      parser.reset()
     },
   }
 }

@@ -1,10 +1,10 @@
 // What the HTTP transports share: one fetch with the subscription's headers, credentials and
 // timeout; status checks; a body read in chunks into the frame reader, by content type.
 import { parseRetryAfter } from '../backoff'
-import { ConnectionError, HttpError, ProtocolError, TimeoutError, type SubwireError } from '../errors'
+import { ConnectionError, HttpError, ProtocolError, SubwireError, TimeoutError } from '../errors'
 import { isSameOrigin, withParams } from '../url'
 import { createFrames, type Frames } from './frames'
-import type { TransportContext, TransportSink } from './types'
+import type { TransportContext, TransportHandle, TransportSink } from './types'
 
 /**
  * Start a GET for this transport. Rejects with a typed error. `timeout` (ms) aborts the request
@@ -64,43 +64,35 @@ export function toError(error: unknown, context: TransportContext): SubwireError
 }
 
 /** `text/event-stream` (also `text/plain`) → SSE; `application/json` → JSON; anything else → undefined. */
-export function framingOf(response: Response): 'sse' | 'json' | undefined {
+function framingOf(response: Response): 'sse' | 'json' | undefined {
   const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
   if (type === 'text/event-stream' || type === 'text/plain') return 'sse'
   if (type === 'application/json' || type.endsWith('+json')) return 'json'
   return undefined
 }
 
-export function wrongType(response: Response, context: TransportContext): ProtocolError {
+function wrongType(response: Response, context: TransportContext): ProtocolError {
   return new ProtocolError(`wrong Content-Type "${response.headers.get('content-type')}" (a proxy or login page?)`, context.name, false)
 }
 
 /**
  * Read a body to its end, feeding SSE chunks as they come or collecting JSON (bounded by
- * maxEventSize). `onChunk` runs for every chunk (liveness). Resolves when the body ends.
+ * maxEventSize). `onChunk` runs after every chunk (liveness). Resolves when the body ends.
  */
-export async function readBody(
+async function readBody(
   response: Response,
   framing: 'sse' | 'json',
   frames: Frames,
   context: TransportContext,
   onChunk: () => void,
 ): Promise<void> {
-  const body = response.body
-  if (!body) {
-    const text = await response.text()
-    onChunk()
-    if (framing === 'sse') frames.sse(text)
-    else if (text.trim()) frames.json(text)
-    return
-  }
+  const body = response.body!
   const reader = body.getReader()
   const decoder = framing === 'json' ? new TextDecoder() : undefined
   let json = ''
   for (;;) {
     const { done, value } = await reader.read()
     if (done) break
-    onChunk()
     if (!decoder) frames.sse(value)
     else {
       json += decoder.decode(value, { stream: true })
@@ -109,6 +101,7 @@ export async function readBody(
         throw new ProtocolError(`JSON body larger than maxEventSize (${context.maxEventSize})`, context.name)
       }
     }
+    onChunk()
   }
   if (decoder) {
     json += decoder.decode()
@@ -117,83 +110,103 @@ export async function readBody(
 }
 
 /**
- * The polling loop behind `longpoll` and `poll`: GET, read the body into the frames, then ask
- * again — at once (`wait` returns 0) or after a delay. An HTTP error, a wrong content type, a
- * timeout or a network failure ends the transport with that error.
+ * Every fetch-based transport. With `wait` it is a polling loop (`longpoll`, `poll`): GET, read
+ * the body into the frames, ask again after `wait()` ms (0 = at once). Without it, it is the SSE
+ * stream of the `eventsource` transport: one response read as it arrives, whose end ends the
+ * transport. An HTTP error, a wrong content type, a timeout or a network failure ends the
+ * transport with that error.
+ *
+ * On the SSE stream it also watches for a buffering proxy: two heartbeat comments are sent at
+ * least one heartbeat interval apart, so a read that carries two or more of them was held back on
+ * the way. The second such read ends the transport with a `buffered` error.
  */
-export function pollLoop(
+export function fetchLoop(
   context: TransportContext,
   sink: TransportSink,
-  timeout: number,
-  wait: (retryField: number | undefined) => number,
-): { close(): void } {
+  timeout?: number,
+  wait?: (retryField: number | undefined) => number,
+): TransportHandle {
   let done = false
   let controller: AbortController | undefined
   let timer: unknown
   let opened = false
   let etag: string | undefined
   let retryField: number | undefined
+  let comments = 0
+  let held = 0
   const env = context.env
-  const frames = createFrames(context, {
-    ...sink,
-    retry(ms) {
-      retryField = ms
-      sink.retry(ms)
+  const frames = createFrames(
+    context,
+    {
+      ...sink,
+      retry(ms) {
+        retryField = ms
+        sink.retry(ms)
+      },
     },
-  })
+    () => comments++,
+  )
+
+  const stop = () => {
+    done = true
+    env.clearTimeout(timer)
+    controller?.abort()
+  }
 
   const finish = (error?: SubwireError) => {
     if (done) return
-    done = true
-    frames.stop()
-    controller?.abort()
+    stop()
     sink.close(error)
+  }
+
+  const onChunk = () => {
+    if (done) return
+    sink.activity()
+    if (!wait && comments > 1 && ++held > 1) {
+      finish(new SubwireError('buffered', 'events arrive in bursts (a proxy buffers the stream)', 'eventsource', true))
+    }
+    comments = 0
   }
 
   async function once(): Promise<void> {
     controller = new AbortController()
-    const response = await get(context, controller, etag ? { 'if-none-match': etag } : {}, false, timeout)
+    const response = await get(context, controller, etag ? { 'if-none-match': etag } : {}, !wait, timeout)
     if (done) return
+    const status = response.status
+    const framing = framingOf(response)
+    // spec (SSE): a 204 No Content status stops reconnection. To a poll, 204 and 304 mean "nothing new".
+    if (!wait && status === 204) throw new HttpError(204, context.name)
+    const empty = status === 204 || status === 304 || (!framing && response.headers.get('content-length') === '0')
+    if (!wait ? framing !== 'sse' : !framing && !empty) {
+      discard(response)
+      throw wrongType(response, context)
+    }
     if (!opened) {
       opened = true
       sink.open()
     }
-    sink.activity()
+    if (wait) sink.activity()
     etag = response.headers.get('etag') ?? etag
-    // 204, 304 and an empty 200 mean "nothing new": ask again.
-    if (response.status === 204 || response.status === 304) return
-    const framing = framingOf(response)
-    if (!framing) {
-      if (response.headers.get('content-length') === '0') return
-      discard(response)
-      throw wrongType(response, context)
+    if (!empty) {
+      await readBody(response, framing!, frames, context, onChunk)
+      frames.end()
     }
-    await readBody(response, framing, frames, context, () => done || sink.activity())
-    frames.end()
   }
 
   const loop = () => {
-    timer = undefined
     once().then(
       () => {
         if (done) return
         // Through a timer even at 0 ms: a server that answers at once must not starve the page.
-        timer = env.setTimeout(loop, wait(retryField))
+        if (wait) timer = env.setTimeout(loop, wait(retryField))
+        else finish()
       },
       (error: unknown) => finish(toError(error, context)),
     )
   }
   loop()
 
-  return {
-    close() {
-      if (done) return
-      done = true
-      env.clearTimeout(timer)
-      frames.stop()
-      controller?.abort()
-    },
-  }
+  return { close: () => done || stop() }
 }
 
 /** Let go of a body that will not be read. */

@@ -1,9 +1,10 @@
 // WebSocket: text frames carry SSE field syntax (or JSON when the frame starts with `{` or `[`);
 // binary frames are UTF-8 bytes of the same SSE stream. The resume id travels as a query
 // parameter, because browsers cannot set headers on a WebSocket.
-import { ConnectionError } from '../errors'
+import { ConnectionError, type SubwireError } from '../errors'
 import { toWebSocketUrl, withParams } from '../url'
 import { createFrames } from './frames'
+import { toError } from './http'
 import type { Transport } from './types'
 
 export const websocket: Transport = (context, sink) => {
@@ -12,22 +13,12 @@ export const websocket: Transport = (context, sink) => {
   let done = false
   let opened = false
 
-  function detach(): WebSocket | undefined {
-    const s = socket
-    if (s) s.onopen = s.onmessage = s.onclose = s.onerror = null
-    return s
-  }
+  // Reports at most once; after close() the socket's late events change nothing.
+  const finish = (error?: SubwireError) => done || ((done = true), sink.close(error))
 
-  function finish(error?: ConnectionError): void {
-    if (done) return
-    done = true
-    detach()
-    frames.stop()
-    sink.close(error)
-  }
-
-  context.url().then(
-    (url) => {
+  context
+    .url()
+    .then((url) => {
       if (done) return
       const WS = context.env.WebSocket!
       const id = context.lastEventId()
@@ -37,45 +28,33 @@ export const websocket: Transport = (context, sink) => {
         opened = true
         sink.open()
       }
-      s.onmessage = (message: MessageEvent) => {
+      s.onmessage = ({ data }: MessageEvent) => {
+        if (done) return
         sink.activity()
-        const data: unknown = message.data
-        if (typeof data === 'string') {
-          const first = data.charCodeAt(0)
-          if (first === 123 || first === 91) frames.json(data)
-          else frames.sse(data)
-        } else frames.sse(new Uint8Array(data as ArrayBuffer))
+        if (typeof data !== 'string') frames.sse(new Uint8Array(data as ArrayBuffer))
+        else if (data[0] === '{' || data[0] === '[') frames.json(data)
+        else frames.sse(data)
       }
-      s.onclose = (event: CloseEvent) => {
+      s.onclose = ({ code, reason }: CloseEvent) =>
         // A clean close (1000, 1001) ends the stream like an SSE response that ended: reconnect.
-        if (opened && (event.code === 1000 || event.code === 1001)) return finish()
         finish(
-          new ConnectionError(
-            opened ? `closed with code ${event.code}${event.reason ? ` (${event.reason})` : ''}` : 'could not connect (upgrade refused or network error)',
-            'websocket',
-            event.code,
-            undefined,
-            serverDelay(event.code, event.reason),
-          ),
+          opened && (code === 1000 || code === 1001)
+            ? undefined
+            : new ConnectionError(
+                opened ? `closed with code ${code}${reason ? ` (${reason})` : ''}` : 'could not connect (upgrade refused or network error)',
+                'websocket',
+                code,
+                undefined,
+                serverDelay(code, reason),
+              ),
         )
-      }
-      // An error is always followed by close, which reports it.
-      s.onerror = () => {}
-    },
-    (error: unknown) => finish(new ConnectionError(`could not prepare the connection: ${String(error)}`, 'websocket', undefined, error)),
-  )
+    })
+    .catch((error: unknown) => finish(toError(error, context)))
 
   return {
     close() {
-      if (done) return
       done = true
-      frames.stop()
-      const s = detach()
-      try {
-        s?.close(1000)
-      } catch {
-        // already closing
-      }
+      socket?.close(1000)
     },
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { nextDelay, parseRetryAfter, policyOf } from '../../src/backoff'
 import { classify } from '../../src/classify'
-import { ConnectionError, DecodeError, HttpError, ProtocolError, TimeoutError } from '../../src/errors'
+import { ConnectionError, DecodeError, HttpError, ProtocolError, SubwireError, TimeoutError } from '../../src/errors'
 
 const policy = policyOf({ initialDelay: 1000, maxDelay: 30000, factor: 2 })
 
@@ -81,6 +81,7 @@ describe('classify', () => {
     ['a connect timeout (silent transport)', new TimeoutError('silent', 'websocket'), false, 'fallback'],
     ['a heartbeat timeout on a proven connection', new TimeoutError('silent', 'eventsource'), true, 'retry'],
     ['a decode failure', new DecodeError('x', 'poll', new Error('bad')), true, 'retry'],
+    ['a buffering proxy, even on a proven stream', new SubwireError('buffered', 'bursts', 'eventsource', true), true, 'fallback'],
   ] as const)('%s → %s', (_name, error, proven, decision) => {
     expect(classify(error, proven)).toBe(decision)
   })

@@ -1,16 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { http, HttpResponse, ws } from 'msw'
-import { setupServer } from 'msw/node'
 import { subscribe, HttpError, DecodeError, ProtocolError, type SubwireEvent, type SubscribeOptions } from '../../src/index'
+import { URL_, useNetwork } from '../fixtures/network'
 
-const URL_ = 'http://localhost/events'
-const server = setupServer()
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }))
-afterEach(() => {
-  server.resetHandlers()
-  vi.useRealTimers()
-})
-afterAll(() => server.close())
+const server = useNetwork()
 
 const sse = (body: string, init: ResponseInit = {}) =>
   new HttpResponse(body, { ...init, headers: { 'content-type': 'text/event-stream', ...(init.headers ?? {}) } })

@@ -1,0 +1,398 @@
+// Negotiation and liveness with fake timers, an injected clock, randomness, page events and
+// storage: the attempt counter, offline/online, visibility, back/forward cache, a wall-clock jump,
+// the remembered transport, the background probe, a buffering proxy and the auth refresh.
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { http, HttpResponse } from 'msw'
+import { subscribe, HttpError, type StateChange, type SubscribeOptions, type SubwireError } from '../../src/index'
+import { URL_, useNetwork } from '../fixtures/network'
+
+const server = useNetwork()
+
+/** A WebSocket the test drives by hand. */
+class FakeSocket {
+  static all: FakeSocket[] = []
+  binaryType = 'blob'
+  closed: number | undefined
+  onopen: (() => void) | null = null
+  onmessage: ((event: { data: unknown }) => void) | null = null
+  onclose: ((event: { code: number; reason: string }) => void) | null = null
+  onerror: (() => void) | null = null
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this)
+  }
+  open() {
+    this.onopen?.()
+  }
+  send(data: string) {
+    this.onmessage?.({ data })
+  }
+  drop(code = 1006, reason = '') {
+    this.onclose?.({ code, reason })
+  }
+  close(code: number) {
+    this.closed = code
+  }
+  get resumeId() {
+    return new URL(this.url).searchParams.get('lastEventId')
+  }
+}
+
+function memoryStorage() {
+  const map = new Map<string, string>()
+  return { map, getItem: (k: string) => map.get(k) ?? null, setItem: (k: string, v: string) => void map.set(k, v) }
+}
+
+let page: EventTarget
+let online: boolean
+let hidden: boolean
+let storage: ReturnType<typeof memoryStorage>
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+  FakeSocket.all = []
+  page = new EventTarget()
+  online = true
+  hidden = false
+  storage = memoryStorage()
+})
+
+const last = () => FakeSocket.all[FakeSocket.all.length - 1]!
+
+function start(options: SubscribeOptions = {}) {
+  const sub = subscribe(URL_, {
+    transports: ['websocket'],
+    retry: { initialDelay: 1000, maxDelay: 30000, factor: 2, resetAfter: 5000 },
+    ...options,
+    env: {
+      WebSocket: FakeSocket as unknown as typeof WebSocket,
+      random: () => 0.5,
+      window: page,
+      online: () => online,
+      hidden: () => hidden,
+      storage,
+      ...options.env,
+    },
+  })
+  const states: StateChange[] = []
+  const errors: SubwireError[] = []
+  const events: string[] = []
+  sub.on('state', (s) => states.push(s))
+  sub.on('error', (e) => errors.push(e))
+  sub.on('message', (e) => events.push(`${e.data}@${e.transport}`))
+  return { sub, states, errors, events }
+}
+
+const tick = (ms = 0) => vi.advanceTimersByTimeAsync(ms)
+
+describe('attempt counter and backoff', () => {
+  it('grows while the server flaps and starts again after a connection stayed healthy', async () => {
+    const { sub, states } = start()
+    await tick()
+    const delays = () => states.filter((s) => s.state === 'reconnecting').map((s) => s.delay)
+    // Three connections that each deliver once and die within a second: no storm.
+    for (let i = 0; i < 3; i++) {
+      last().open()
+      last().send(`id: ${i}\ndata: x\n\n`)
+      await tick(500)
+      last().drop()
+      await tick(states.at(-1)!.delay!)
+    }
+    expect(delays()).toEqual([500, 1000, 2000])
+    // One that stays up past resetAfter: the next retry is quick again.
+    last().open()
+    last().send('data: y\n\n')
+    await tick(6000)
+    last().drop()
+    expect(delays().at(-1)).toBe(500)
+    expect(states.filter((s) => s.state === 'connecting').map((s) => s.attempt)).toEqual([0, 1, 2, 3])
+    sub.close()
+  })
+
+  it('reports connecting (transport, attempt) → open → reconnecting (attempt, delay, error) → closed', async () => {
+    const { sub, states } = start()
+    await tick()
+    last().open()
+    last().drop(1011, 'oops')
+    sub.close()
+    expect(states.map((s) => [s.state, s.transport, s.attempt, s.delay, s.error?.name])).toEqual([
+      ['connecting', 'websocket', 0, undefined, undefined],
+      ['open', 'websocket', 0, undefined, undefined],
+      ['reconnecting', 'websocket', 1, 500, 'ConnectionError'],
+      ['closed', 'websocket', 1, undefined, undefined],
+    ])
+  })
+
+  it('waits the WebSocket 1013 reason in seconds, plus jitter, and 1012 about a second', async () => {
+    const { sub, states } = start()
+    await tick()
+    last().open()
+    last().send('data: x\n\n')
+    last().drop(1013, '7')
+    expect(states.at(-1)!.delay).toBe(7000 + 0.5 * 3500)
+    await tick(9000)
+    last().open()
+    last().send('data: x\n\n')
+    last().drop(1012)
+    expect(states.at(-1)!.delay).toBe(1000 + 0.5 * 500)
+    sub.close()
+  })
+})
+
+describe('page lifecycle', () => {
+  it('offline: stops attempting and waits; online: reconnects at once', async () => {
+    const { sub, states } = start()
+    await tick()
+    last().open()
+    last().send('id: 3\ndata: x\n\n')
+    online = false
+    page.dispatchEvent(new Event('offline'))
+    // An open connection is kept; when it dies, nothing is attempted while offline.
+    expect(sub.state).toBe('open')
+    last().drop()
+    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', waitingFor: 'online' })
+    const sockets = FakeSocket.all.length
+    await tick(600000)
+    expect(FakeSocket.all.length).toBe(sockets)
+    online = true
+    page.dispatchEvent(new Event('online'))
+    await tick()
+    expect(FakeSocket.all.length).toBe(sockets + 1)
+    expect(last().resumeId).toBe('3')
+    sub.close()
+  })
+
+  it('starts waiting when the page is offline from the start', async () => {
+    online = false
+    const { sub, states } = start()
+    await tick(60000)
+    expect(FakeSocket.all).toHaveLength(0)
+    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', waitingFor: 'online' })
+    online = true
+    page.dispatchEvent(new Event('online'))
+    await tick()
+    expect(FakeSocket.all).toHaveLength(1)
+    sub.close()
+  })
+
+  it('keeps the connection while hidden by default, and retries at once when visible again', async () => {
+    const { sub, states } = start()
+    await tick()
+    last().open()
+    hidden = true
+    page.dispatchEvent(new Event('visibilitychange'))
+    expect(last().closed).toBeUndefined()
+    last().drop()
+    expect(states.at(-1)!.state).toBe('reconnecting')
+    const sockets = FakeSocket.all.length
+    hidden = false
+    page.dispatchEvent(new Event('visibilitychange'))
+    await tick()
+    expect(FakeSocket.all.length).toBe(sockets + 1)
+    sub.close()
+  })
+
+  it('pauseWhenHidden: closes while hidden and resumes from the last id when visible', async () => {
+    const { sub, states } = start({ pauseWhenHidden: true })
+    await tick()
+    last().open()
+    last().send('id: 9\ndata: x\n\n')
+    hidden = true
+    page.dispatchEvent(new Event('visibilitychange'))
+    expect(last().closed).toBe(1000)
+    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', waitingFor: 'visible' })
+    await tick(600000)
+    expect(FakeSocket.all).toHaveLength(1)
+    hidden = false
+    page.dispatchEvent(new Event('visibilitychange'))
+    await tick()
+    expect(FakeSocket.all).toHaveLength(2)
+    expect(last().resumeId).toBe('9')
+    sub.close()
+  })
+
+  it('releases the connection on pagehide and resumes on pageshow (back/forward cache)', async () => {
+    const { sub, states } = start()
+    await tick()
+    last().open()
+    last().send('id: 4\ndata: x\n\n')
+    page.dispatchEvent(new Event('pagehide'))
+    expect(last().closed).toBe(1000)
+    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', waitingFor: 'pageshow' })
+    page.dispatchEvent(new Event('pageshow'))
+    await tick()
+    expect(FakeSocket.all).toHaveLength(2)
+    expect(last().resumeId).toBe('4')
+    sub.close()
+  })
+
+  it('replaces a connection at once after a wall-clock jump (the laptop slept)', async () => {
+    const { sub } = start({ heartbeatTimeout: 0 })
+    await tick()
+    last().open()
+    last().send('id: 5\ndata: x\n\n')
+    // Ordinary minutes pass with timers on time: nothing happens.
+    await tick(120000)
+    expect(FakeSocket.all).toHaveLength(1)
+    // The machine sleeps for ten minutes: the clock jumps, timers did not run.
+    vi.setSystemTime(Date.now() + 600000)
+    await tick(10000)
+    expect(FakeSocket.all).toHaveLength(2)
+    expect(FakeSocket.all[0]!.closed).toBe(1000)
+    expect(last().resumeId).toBe('5')
+    sub.close()
+  })
+
+  it('removes its page listeners on close', async () => {
+    const added: string[] = []
+    const removed: string[] = []
+    page.addEventListener = (type: string) => void added.push(type)
+    page.removeEventListener = (type: string) => void removed.push(type)
+    const { sub } = start()
+    await tick()
+    sub.close()
+    expect(added.sort()).toEqual(['offline', 'online', 'pagehide', 'pageshow', 'visibilitychange'])
+    expect(removed.sort()).toEqual(added.sort())
+  })
+})
+
+describe('negotiation', () => {
+  // Long polling that answers the first request with events and then holds for 20 s.
+  function longpollServer(events = 'id: 1\ndata: a\n\nid: 2\ndata: b\n\n') {
+    const ids: Array<string | null> = []
+    server.use(
+      http.get(URL_, async ({ request }) => {
+        const url = new URL(request.url)
+        ids.push(url.searchParams.get('lastEventId'))
+        if (ids.length === 1) return new HttpResponse(events, { headers: { 'content-type': 'text/event-stream' } })
+        await new Promise((r) => setTimeout(r, 20000))
+        return new HttpResponse(null, { status: 204 })
+      }),
+    )
+    return ids
+  }
+
+  it('falls back when the WebSocket opens but stays silent, and remembers the transport that worked', async () => {
+    longpollServer()
+    const { sub, states, events } = start({ transports: ['websocket', 'longpoll'], connectTimeout: 3000 })
+    await tick()
+    last().open()
+    await tick(3000)
+    await vi.waitFor(() => expect(events).toEqual(['a@longpoll', 'b@longpoll']))
+    expect(states.map((s) => `${s.state}:${s.transport}`).slice(0, 4)).toEqual([
+      'connecting:websocket',
+      'open:websocket',
+      'connecting:longpoll',
+      'open:longpoll',
+    ])
+    expect(storage.map.get('subwire:http://localhost/events')).toMatch(/^longpoll \d+$/)
+    sub.close()
+  })
+
+  it('starts on the remembered transport, then probes the better one and moves up without loss or doubles', async () => {
+    storage.setItem('subwire:http://localhost/events', `longpoll ${Date.now() + 3600000}`)
+    const ids = longpollServer()
+    const { sub, states, events } = start({ transports: ['websocket', 'longpoll'], upgradeAfter: 60000 })
+    await tick()
+    expect(states[0]).toMatchObject({ state: 'connecting', transport: 'longpoll' })
+    await vi.waitFor(() => expect(events).toHaveLength(2))
+    expect(FakeSocket.all).toHaveLength(0)
+    await tick(60000)
+    // The probe: a WebSocket on the side; the long poll goes on meanwhile.
+    expect(FakeSocket.all).toHaveLength(1)
+    expect(sub.transport).toBe('longpoll')
+    const probe = last()
+    probe.open()
+    probe.send('id: 2\ndata: b\n\nid: 3\ndata: c\n\n')
+    // It proved itself: closed, and the subscription moves to websocket from the last id.
+    expect(probe.closed).toBe(1000)
+    await tick()
+    expect(FakeSocket.all).toHaveLength(2)
+    expect(last().resumeId).toBe('2')
+    last().open()
+    last().send('id: 3\ndata: c\n\n')
+    expect(events).toEqual(['a@longpoll', 'b@longpoll', 'c@websocket'])
+    expect(sub.transport).toBe('websocket')
+    expect(ids.length).toBeGreaterThanOrEqual(2)
+    sub.close()
+  })
+
+  it('a failed probe changes nothing and waits twice as long for the next', async () => {
+    storage.setItem('subwire:http://localhost/events', `longpoll ${Date.now() + 3600000}`)
+    longpollServer()
+    const { sub, events } = start({ transports: ['websocket', 'longpoll'], upgradeAfter: 60000 })
+    await tick()
+    await vi.waitFor(() => expect(events).toHaveLength(2))
+    await tick(60000)
+    last().drop()
+    expect(sub.transport).toBe('longpoll')
+    await tick(119000)
+    expect(FakeSocket.all).toHaveLength(1)
+    await tick(1000)
+    expect(FakeSocket.all).toHaveLength(2)
+    sub.close()
+  })
+
+  it('ignores an expired memory', async () => {
+    storage.setItem('subwire:http://localhost/events', `longpoll ${Date.now() - 1}`)
+    const { sub, states } = start({ transports: ['websocket', 'longpoll'] })
+    await tick()
+    expect(states[0]).toMatchObject({ transport: 'websocket' })
+    sub.close()
+  })
+
+  it('steps down from a buffered SSE stream to long polling', async () => {
+    const encoder = new TextEncoder()
+    let streams = 0
+    server.use(
+      http.get(URL_, ({ request }) => {
+        const transport = new URL(request.url).searchParams.get('transport')
+        if (transport === 'eventsource') {
+          streams++
+          // What a buffering proxy lets through: heartbeats and events held back, then released together.
+          return new HttpResponse(
+            new ReadableStream({
+              async start(controller) {
+                controller.enqueue(encoder.encode(': heartbeat 1000\n\nid: 1\ndata: a\n\n: heartbeat\n\n'))
+                await new Promise((r) => setTimeout(r, 3000))
+                controller.enqueue(encoder.encode(': heartbeat\n\nid: 2\ndata: b\n\n: heartbeat\n\n: heartbeat\n\n'))
+              },
+            }),
+            { headers: { 'content-type': 'text/event-stream' } },
+          )
+        }
+        return new HttpResponse('id: 3\ndata: c\n\n', { headers: { 'content-type': 'text/event-stream' } })
+      }),
+    )
+    const { sub, errors, events } = start({ transports: ['eventsource', 'longpoll'] })
+    await tick(3000)
+    await vi.waitFor(() => expect(events.slice(0, 3)).toEqual(['a@eventsource', 'b@eventsource', 'c@longpoll']))
+    expect(errors.map((e) => e.kind)).toContain('buffered')
+    expect(streams).toBe(1)
+    expect(storage.map.get('subwire:http://localhost/events')).toMatch(/^longpoll /)
+    sub.close()
+  })
+
+  it('asks the providers again on a 403 and closes when the fresh token is refused too', async () => {
+    let calls = 0
+    server.use(http.get(URL_, () => new HttpResponse('no', { status: 403 })))
+    const { sub, errors, states } = start({
+      transports: ['longpoll'],
+      headers: () => ({ authorization: `Bearer ${++calls}` }),
+    })
+    await tick()
+    await vi.waitFor(() => expect(sub.state).toBe('closed'))
+    expect(calls).toBe(2)
+    expect(errors.map((e) => (e as HttpError).status)).toEqual([403, 403])
+    expect(states.at(-1)!.error).toBeInstanceOf(HttpError)
+    expect(states.at(-1)!.error!.message).toBe('longpoll: HTTP 403 (check the token in headers or query)')
+  })
+
+  it('closes with the 404 when every transport answers it', async () => {
+    server.use(http.get(URL_, () => new HttpResponse('no', { status: 404 })))
+    const { sub, states } = start({ transports: ['eventsource', 'longpoll', 'poll'] })
+    await tick()
+    await vi.waitFor(() => expect(sub.state).toBe('closed'))
+    expect(states.filter((s) => s.state === 'connecting').map((s) => s.transport)).toEqual(['eventsource', 'longpoll', 'poll'])
+    expect(states.at(-1)!.error!.message).toBe('poll: HTTP 404 (no stream here; check url or urls)')
+  })
+})
