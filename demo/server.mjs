@@ -71,6 +71,7 @@ export async function startServer(options = {}) {
     retryAfter: '1',
     delayMs: 0, // hold every response this long before answering
     starveWebSocket: false, // accept the upgrade, then send nothing at all
+    killWebSocket: false, // accept the upgrade, then cut the connection at once
     bufferSse: 0, // SSE: hold bytes and flush every N ms, like a buffering proxy
   }
   let generator
@@ -225,6 +226,7 @@ export async function startServer(options = {}) {
         faults.unavailable = 0
         faults.delayMs = 0
         faults.starveWebSocket = false
+        faults.killWebSocket = false
         faults.bufferSse = 0
         break
       default:
@@ -380,6 +382,7 @@ export async function startServer(options = {}) {
       return
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      if (faults.killWebSocket) return void setTimeout(() => ws.terminate(), 20)
       const starved = faults.starveWebSocket
       const send = (text) => {
         if (!starved && ws.readyState === ws.OPEN) ws.send(text)

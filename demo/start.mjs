@@ -2,7 +2,7 @@
 import { startServer } from './server.mjs'
 
 const port = Number(process.env.PORT ?? 8080)
-const server = await startServer({ port, heartbeatMs: 5000, holdMs: 20000 })
+const server = await startServer({ port, heartbeatMs: 1000, holdMs: 20000 })
 server.generate({ intervalMs: 500, kinds: ['price', 'notice'] })
 console.log(`\nsubwire demo running: ${server.origin}/demo/index.html`)
 console.log(`  ES module version:  ${server.origin}/demo/esm.html`)

@@ -40,6 +40,7 @@ export interface TestServer {
     retryAfter: string
     delayMs: number
     starveWebSocket: boolean
+    killWebSocket: boolean
     bufferSse: number
   }
   connections: Array<{ transport: string; lastEventId: string | null; at: number; url: string }>
