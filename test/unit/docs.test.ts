@@ -1,0 +1,124 @@
+// @vitest-environment node
+// The docs cannot drift: api.md names every export and documents every option with the default
+// the source declares, and every TypeScript sample in README.md and docs/ type-checks against src/.
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import ts from 'typescript'
+import { describe, expect, it } from 'vitest'
+
+const root = resolve(__dirname, '../..')
+const read = (path: string) => readFileSync(join(root, path), 'utf8')
+const api = read('docs/api.md')
+
+function exportedNames(): string[] {
+  const source = read('src/index.ts')
+  const names: string[] = []
+  for (const [, list] of source.matchAll(/export (?:type )?\{([^}]*)\}/g)) {
+    for (const part of list!.split(',')) if (part.trim()) names.push(part.trim())
+  }
+  return names
+}
+
+/** Members of an exported interface with their `@default` tag, read by the TypeScript compiler. */
+function membersOf(file: string, name: string): Array<{ name: string; default: string | undefined }> {
+  const sourceFile = ts.createSourceFile(file, read(file), ts.ScriptTarget.Latest, true)
+  const found: Array<{ name: string; default: string | undefined }> = []
+  sourceFile.forEachChild((node) => {
+    if (!ts.isInterfaceDeclaration(node) || node.name.text !== name) return
+    for (const member of node.members) {
+      const tag = ts.getJSDocTags(member).find((t) => t.tagName.text === 'default')
+      const text = typeof tag?.comment === 'string' ? tag.comment : undefined
+      found.push({ name: (member.name as ts.Identifier).text, default: text?.split(' (')[0]!.trim() })
+    }
+  })
+  return found
+}
+
+describe('docs/api.md', () => {
+  it.each(exportedNames())('documents the export %s', (name) => {
+    expect(api).toContain(`\`${name}`)
+  })
+
+  it.each([
+    ['src/subscription.ts', 'SubscribeOptions'],
+    ['src/types.ts', 'RetryOptions'],
+  ])('documents every member of %s %s with its default', (file, name) => {
+    const members = membersOf(file, name)
+    expect(members.length).toBeGreaterThan(5)
+    for (const member of members) {
+      const row = api.split('\n').find((line) => line.startsWith(`| \`${member.name}\` |`))
+      expect(row, `${member.name} has a row`).toBeDefined()
+      if (member.default !== undefined) expect(row, member.name).toContain(`| \`${member.default}\` |`)
+    }
+  })
+})
+
+describe('code samples', () => {
+  const files = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+  const samples: Array<{ name: string; code: string; ext: string }> = []
+  for (const file of files) {
+    let n = 0
+    for (const [, lang, code] of read(file).matchAll(/```(tsx?)\n([\s\S]*?)```/g)) {
+      samples.push({ name: `${file.replace(/\W/g, '_')}_${++n}`, code: code!, ext: lang! })
+    }
+  }
+
+  it('finds the samples', () => {
+    expect(samples.length).toBeGreaterThan(10)
+  })
+
+  it('type-checks every TypeScript sample against src/', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'subwire-samples-'))
+    const names: string[] = []
+    for (const sample of samples) {
+      const path = join(dir, `${sample.name}.${sample.ext}`)
+      writeFileSync(path, `${sample.code}\nexport {}\n`)
+      names.push(path)
+    }
+    // The frameworks are not dependencies of subwire: the parts the recipes use are declared here.
+    const shims = join(dir, 'shims.d.ts')
+    writeFileSync(shims, SHIMS)
+    const program = ts.createProgram([...names, shims], {
+      strict: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      lib: ['lib.es2022.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
+      types: ['node'],
+      typeRoots: [join(root, 'node_modules/@types')],
+      jsx: ts.JsxEmit.Preserve,
+      noEmit: true,
+      skipLibCheck: true,
+      paths: { subwire: [join(root, 'src/index.ts')], 'subwire/parser': [join(root, 'src/parser.ts')] },
+    })
+    const problems = ts
+      .getPreEmitDiagnostics(program)
+      .map((d) => `${d.file?.fileName.split('/').pop()}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`)
+    expect(problems).toEqual([])
+  })
+})
+
+const SHIMS = `
+declare module 'react' {
+  export function useState<T>(initial: T): [T, (value: T) => void]
+  export function useEffect(effect: () => void | (() => void), deps?: unknown[]): void
+}
+declare module 'vue' {
+  export interface Ref<T> { value: T }
+  export function ref<T>(): Ref<T | undefined>
+  export function ref<T>(value: T): Ref<T>
+  export function onScopeDispose(fn: () => void): void
+}
+declare module 'svelte/store' {
+  export function readable<T>(value: T, start: (set: (value: T) => void) => () => void): { subscribe(run: (value: T) => void): () => void }
+}
+declare module 'express' {
+  interface Request { get(name: string): string | undefined; query: Record<string, string | undefined>; on(event: 'close', fn: () => void): void }
+  interface Response {
+    status(code: number): Response; end(): void; type(type: string): Response; send(body: string): void
+    set(headers: Record<string, string>): Response; flushHeaders(): void; write(text: string): boolean
+  }
+  export default function express(): { get(path: string, handler: (req: Request, res: Response) => void): void; listen(port: number): void }
+}
+`
