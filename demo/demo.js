@@ -6,6 +6,9 @@
   var expected = 0
   var missing = 0
   var duplicated = 0
+  // "go offline" is simulated in the page: subwire reads navigator.onLine through env.online.
+  var offline = false
+  var answer
 
   function item(list, text, keep) {
     var li = document.createElement('li')
@@ -33,6 +36,17 @@
       transports: choice ? [choice] : undefined,
       retry: { initialDelay: 500, maxDelay: 5000 },
       pollInterval: 1000,
+      env: { online: function () { return !offline && navigator.onLine !== false } },
+    })
+    sub.on('token', function (event) {
+      track(event)
+      if (!answer) {
+        answer = document.createElement('p')
+        $('answers').insertBefore(answer, $('answers').firstChild)
+        while ($('answers').children.length > 4) $('answers').removeChild($('answers').lastChild)
+      }
+      answer.appendChild(document.createTextNode(event.data.t + ' '))
+      if (event.data.end) answer = undefined
     })
     sub.on('price', function (event) {
       track(event)
@@ -46,9 +60,11 @@
       $('state').textContent = change.state
       $('attempt').textContent = String(change.attempt)
       if (change.transport) $('transport').textContent = change.transport
+      $('next').textContent = change.waitingFor ? 'when ' + change.waitingFor : change.delay !== undefined ? change.delay + ' ms' : '–'
       var text = new Date().toLocaleTimeString() + ' ' + change.state + ' ' + (change.transport || '')
       if (change.delay !== undefined) text += ' in ' + change.delay + ' ms'
-      if (change.error) text += ' (' + change.error.name + ')'
+      if (change.waitingFor) text += ' waiting for ' + change.waitingFor
+      if (change.error) text += ' (' + change.error.message + ')'
       item($('timeline'), text, 30)
     })
     window.__demo = { sub: sub }
@@ -67,6 +83,18 @@
     if (action === 'block-websocket') {
       path = 'refuse'
       body = { transports: ['websocket'] }
+    }
+    if (action === 'buffer-sse') {
+      path = 'faults'
+      body = { bufferSse: 2000 }
+    }
+    if (action === 'offline') {
+      offline = !offline
+      e.target.textContent = offline ? 'go online' : 'go offline'
+      window.dispatchEvent(new Event(offline ? 'offline' : 'online'))
+      // Losing the network kills the open connection too.
+      if (!offline) return
+      path = 'drop'
     }
     fetch('/control/' + path, { method: 'POST', body: JSON.stringify(body) })
   })

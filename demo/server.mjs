@@ -249,7 +249,10 @@ export async function startServer(options = {}) {
     let n = 0
     generator = setInterval(() => {
       n++
-      for (const kind of kinds) publish(demoEvent(kind, n))
+      for (const kind of kinds) {
+        const event = demoEvent(kind, n)
+        if (event) publish(event)
+      }
     }, intervalMs)
     generator.unref()
   }
@@ -436,12 +439,22 @@ export async function startServer(options = {}) {
   }
 }
 
-/** Events the demo shows: prices, notifications, and an LLM-style token stream. */
+const ANSWER =
+  'Server push means the server speaks first. subwire picks the transport that works on this network, resumes from the last event id after every drop, and never shows the same event twice.'.split(' ')
+
+/** Events the demo shows: prices, notifications (every 8th tick), and an LLM-style token stream. */
 export function demoEvent(kind, n) {
   switch (kind) {
+    case 'token': {
+      const i = n % (ANSWER.length + 4)
+      // A pause of a few ticks between answers, like a model thinking.
+      if (i >= ANSWER.length) return undefined
+      return { event: 'token', data: JSON.stringify({ n, t: ANSWER[i], end: i === ANSWER.length - 1 }) }
+    }
     case 'price':
       return { event: 'price', data: JSON.stringify({ symbol: 'SWR', price: +(100 + 10 * Math.sin(n / 10)).toFixed(2), n }) }
     case 'notice':
+      if (n % 8) return undefined
       return { event: 'notice', data: JSON.stringify({ n, text: `Notification #${n}` }) }
     default:
       return { data: String(n) }

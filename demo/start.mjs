@@ -3,7 +3,7 @@ import { startServer } from './server.mjs'
 
 const port = Number(process.env.PORT ?? 8080)
 const server = await startServer({ port, heartbeatMs: 1000, holdMs: 20000 })
-server.generate({ intervalMs: 500, kinds: ['price', 'notice'] })
+server.generate({ intervalMs: 150, kinds: ['price', 'notice', 'token'] })
 console.log(`\nsubwire demo running: ${server.origin}/demo/index.html`)
 console.log(`  ES module version:  ${server.origin}/demo/esm.html`)
 console.log('Press Ctrl+C to stop.\n')

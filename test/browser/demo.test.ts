@@ -31,3 +31,20 @@ it('shows live prices and notifications, and keeps missing/duplicated at 0 throu
   await page.screenshot({ path: 'test-results/demo.png' })
   expect(errors).toEqual([])
 })
+
+it('streams the assistant answer token by token, and waits while offline without losing a token', async () => {
+  server.generate({ intervalMs: 50, kinds: ['price', 'notice', 'token'] })
+  const { page, errors } = await openPage(browser, `${server.origin}/demo/index.html`)
+  await page.waitForFunction(() => (document.querySelector('#answers p')?.textContent ?? '').split(' ').length > 5)
+  await page.click('button[data-action="offline"]')
+  await page.waitForFunction(() => document.getElementById('next')!.textContent === 'when online')
+  const paused = Number(await page.textContent('#last-id'))
+  await new Promise((r) => setTimeout(r, 500))
+  expect(Number(await page.textContent('#last-id'))).toBe(paused)
+  await page.click('button[data-action="offline"]')
+  await page.waitForFunction((n) => Number(document.getElementById('last-id')!.textContent) > n + 20, paused, { timeout: 30_000 })
+  expect(await page.textContent('#gaps')).toBe('0 / 0')
+  // Server text is rendered as text, never as markup.
+  expect(await page.locator('#answers script, #notices script').count()).toBe(0)
+  expect(errors).toEqual([])
+})
