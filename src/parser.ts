@@ -76,7 +76,6 @@ export interface Parser {
 
 const STREAM = { stream: true }
 const LF = 10
-const CR = 13
 const COLON = 58
 const SPACE = 32
 

@@ -442,7 +442,7 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
           authRetried = false
           env.clearTimeout(connectTimer)
           if (rememberFor) remember(env.storage, endpoint, name, lastActivity + rememberFor)
-          if (index && upgradeAfter) probeTimer = env.setTimeout(probe, upgradeAfter * 2 ** Math.min(probeFailures, 5))
+          if (index && upgradeAfter) scheduleProbe()
         }
         armHeartbeat(my)
       },
@@ -470,6 +470,11 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
     handle = TRANSPORTS[name](contextOf(name), sink)
   }
 
+  /** The next probe: upgradeAfter, doubled per failed probe or step-down, at most 32×. */
+  function scheduleProbe(): void {
+    probeTimer = env.setTimeout(probe, upgradeAfter * 2 ** Math.min(probeFailures, 5))
+  }
+
   /**
    * On a fallback transport: open a better one on the side. Once it delivers anything it has
    * proven itself; it is closed and the subscription reconnects on it, resuming from the last id,
@@ -492,7 +497,7 @@ export function subscribe(url: string, options: SubscribeOptions = {}): Subscrip
       }
       probeFailures++
       probeTarget = (target + 1) % index
-      probeTimer = env.setTimeout(probe, upgradeAfter * 2 ** Math.min(probeFailures, 5))
+      scheduleProbe()
     }
     const nothing = () => {}
     probeHandle = TRANSPORTS[name](contextOf(name), {
