@@ -129,6 +129,29 @@ for (const c of corpora) {
   }
 }
 
+// What decoding alone costs: the streaming TextDecoder the other contenders use, and the one-shot
+// decode() subwire's parser can use because it cuts chunks at whole characters itself.
+const decoding = []
+for (const c of corpora) {
+  for (const size of [1024, 65536]) {
+    const chunks = split(c.bytes, size)
+    const ways = {
+      streaming: () => { const d = new TextDecoder(); for (const chunk of chunks) d.decode(chunk, { stream: true }) },
+      'one-shot': () => { const d = new TextDecoder('utf-8', { ignoreBOM: true }); for (const chunk of chunks) d.decode(chunk) },
+    }
+    const best = {}
+    for (let r = 0; r < REPS; r++) {
+      for (const [name, fn] of Object.entries(ways)) {
+        const start = process.hrtime.bigint()
+        fn()
+        best[name] = Math.min(best[name] ?? Infinity, Number(process.hrtime.bigint() - start) / 1e6)
+      }
+    }
+    decoding.push({ corpus: c.name, chunk: size, ...best })
+    console.log(`decode ${c.name.padEnd(32)} ${String(size).padStart(6)} B  streaming ${best.streaming.toFixed(1)} ms  one-shot ${best['one-shot'].toFixed(1)} ms`)
+  }
+}
+
 const meta = {
   date: new Date().toISOString().slice(0, 10),
   node: process.version,
@@ -139,7 +162,7 @@ const meta = {
   reps: REPS,
 }
 await mkdir(new URL('./.results/', import.meta.url), { recursive: true })
-await writeFile(new URL('./.results/parser.json', import.meta.url), JSON.stringify({ meta, rows }, null, 2))
+await writeFile(new URL('./.results/parser.json', import.meta.url), JSON.stringify({ meta, rows, decoding }, null, 2))
 
 if (!QUICK) {
   const { replaceSection } = await import('./docs.mjs')
@@ -153,6 +176,16 @@ if (!QUICK) {
     ),
   ].join('\n')
   await replaceSection('parser', table)
+  await replaceSection(
+    'decoding',
+    [
+      `Same run. Milliseconds to decode each corpus with \`TextDecoder\`, best of ${meta.reps}.`,
+      '',
+      '| corpus | chunk | streaming (`stream: true`) ms | one-shot ms | streaming ÷ one-shot |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...decoding.map((d) => `| ${d.corpus} | ${d.chunk / 1024} KiB | ${d.streaming.toFixed(1)} | ${d['one-shot'].toFixed(1)} | ${(d.streaming / d['one-shot']).toFixed(2)} |`),
+    ].join('\n'),
+  )
   console.log('docs/benchmarks.md updated')
 }
 

@@ -180,6 +180,25 @@ describe('createParser', () => {
     })
   })
 
+  it('decodes any bytes, split anywhere, exactly as one whole-stream UTF-8 decode does', () => {
+    // Valid and invalid sequences, truncated ones, BOMs and line ends, in random order and chunks.
+    const random = rng(99)
+    const pieces = [
+      [0x64, 0x61, 0x74, 0x61, 0x3a, 0x20], [10], [10, 10], [13], [13, 10], [0x78], [0xc3, 0xa9], [0xe2, 0x82, 0xac],
+      [0xf0, 0x9f, 0x8e, 0x89], [0xef, 0xbb, 0xbf], [0xff], [0xc3], [0xe2, 0x82], [0xf0, 0x9f], [0x80], [0xe0, 0x80],
+      [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xc0, 0xaf],
+    ]
+    for (let round = 0; round < 400; round++) {
+      const bytes: number[] = []
+      const count = 3 + Math.floor(random() * 40)
+      for (let k = 0; k < count; k++) bytes.push(...pieces[Math.floor(random() * pieces.length)]!)
+      const input = Uint8Array.from(bytes)
+      const reference = run([new TextDecoder('utf-8', { ignoreBOM: true }).decode(input)])
+      expect(run(randomSplit(input, random)), `round ${round}`).toEqual(reference)
+      expect(run(Array.from(input, (b) => Uint8Array.of(b))), `round ${round}, byte by byte`).toEqual(reference)
+    }
+  })
+
   it('never throws on random bytes, and chunking never changes the result', () => {
     const random = rng(1234)
     const alphabet = ['data', 'event', 'id', 'retry', ':', ' ', '\n', '\r', '\r\n', 'x', 'é', '🎉', '\u0000', '7', 'data: ', '\n\n']
