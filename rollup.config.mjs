@@ -1,5 +1,6 @@
 // One config for every artifact: ESM for bundlers, UMD (+ min) for <script> tags, a CommonJS
-// copy of the UMD for require(), the parser entry, and bundled type declarations.
+// copy of the UMD for require(), the parser entry, the core entry (transports one by one, for
+// tree-shaking), and bundled type declarations.
 import typescript from '@rollup/plugin-typescript'
 import terser from '@rollup/plugin-terser'
 import { dts } from 'rollup-plugin-dts'
@@ -38,6 +39,12 @@ export default [
     plugins: [ts()],
     output: { file: 'dist/parser.mjs', format: 'es', sourcemap: true, banner },
   },
+  {
+    input: 'src/core.ts',
+    plugins: [ts()],
+    output: { file: 'dist/core.mjs', format: 'es', sourcemap: true, banner },
+  },
   { input: 'src/index.ts', plugins: [dts()], output: { file: 'dist/subwire.d.ts', format: 'es' } },
   { input: 'src/parser.ts', plugins: [dts()], output: { file: 'dist/parser.d.ts', format: 'es' } },
+  { input: 'src/core.ts', plugins: [dts()], output: { file: 'dist/core.d.ts', format: 'es' } },
 ]

@@ -4,28 +4,22 @@
  *
  * @packageDocumentation
  */
-export { subscribe } from './subscription'
-export type { SubscribeOptions, Subscription, LifecycleEvents, Unbind } from './subscription'
-export {
-  SubwireError,
-  HttpError,
-  ConnectionError,
-  TimeoutError,
-  ProtocolError,
-  DecodeError,
-} from './errors'
-export type { ErrorKind } from './errors'
-export type {
-  TransportName,
-  State,
-  StateChange,
-  EventMap,
-  SubwireEvent,
-  Provider,
-  Decoder,
-  RetryOptions,
-  RetryFunction,
-  Env,
-} from './types'
+import { createSubscribe } from './subscription'
+import { eventsource } from './transports/eventsource'
+import { longpoll } from './transports/longpoll'
+import { poll } from './transports/poll'
+import { websocket } from './transports/websocket'
+
+/**
+ * Subscribe to the events a server pushes at `url`, over the first of WebSocket, EventSource,
+ * long polling and polling that works here.
+ *
+ * @example
+ * const sub = subscribe<{ price: { symbol: string; price: number } }>('/events', { decode: 'json' })
+ * sub.on('price', (e) => console.log(e.data.price))
+ */
+export const subscribe = /* @__PURE__ */ createSubscribe({ websocket, eventsource, longpoll, poll })
+export type { SubscribeOptions, Subscription, LifecycleEvents, Unbind, Subscribe } from './subscription'
+export * from './shared'
 export { createParser, ParseError } from './parser'
 export type { EventSourceMessage, Parser, ParserOptions, ParseErrorType } from './parser'

@@ -32,7 +32,7 @@ export class ParseError extends Error {
   readonly limit: number
   constructor(type: ParseErrorType, limit: number) {
     super(
-      `event over maxEventSize (${limit}) dropped; send smaller events or raise maxEventSize`,
+      `event over maxEventSize (${limit}) dropped`,
     )
     this.type = type
     this.limit = limit

@@ -12,11 +12,7 @@ import {
   TimeoutError,
 } from './errors'
 import type { EventSourceMessage } from './parser'
-import { eventsource } from './transports/eventsource'
-import { longpoll } from './transports/longpoll'
-import { poll } from './transports/poll'
 import type { Transport, TransportContext, TransportHandle, TransportSink } from './transports/types'
-import { websocket } from './transports/websocket'
 import type {
   Decoder,
   Env,
@@ -30,8 +26,6 @@ import type {
   TransportName,
 } from './types'
 import { resolveUrl, withParams } from './url'
-
-const TRANSPORTS: Record<TransportName, Transport> = { websocket, eventsource, longpoll, poll }
 
 /** Lifecycle event names. A server event with one of these types is delivered to `'message'` listeners. */
 const LIFECYCLE = { open: 1, error: 1, state: 1 } as Record<string, 1>
@@ -173,7 +167,7 @@ export interface Subscription<M extends EventMap = Record<string, string>> exten
   readonly lastEventId: string
 }
 
-const DEFAULT_TRANSPORTS: TransportName[] = ['websocket', 'eventsource', 'longpoll', 'poll']
+const DEFAULT_implementations: TransportName[] = ['websocket', 'eventsource', 'longpoll', 'poll']
 
 /** Page events that pause or resume a subscription. */
 const PAGE_EVENTS = ['online', 'offline', 'visibilitychange', 'pagehide', 'pageshow']
@@ -201,448 +195,459 @@ async function resolve<T>(provider: Provider<T> | undefined): Promise<T | undefi
   return typeof provider === 'function' ? (provider as () => T | Promise<T>)() : provider
 }
 
+/** {@link subscribe}'s signature: what {@link createSubscribe} returns. */
+export interface Subscribe {
+  <M extends EventMap>(url: string, options: SubscribeOptions & { decode: 'json' | Decoder }): Subscription<M>
+  <M extends EventMap = Record<string, string>>(url: string, options?: SubscribeOptions): Subscription<M>
+}
+
+/** Transport implementations by name, as exported by `subwire/core`. */
+export type Transports = Partial<Record<TransportName, Transport>>
+
 /**
- * Subscribe to the events a server pushes at `url`.
+ * A `subscribe` that knows only the transports given, so a bundler leaves the others out.
+ * `subscribe` from `subwire` is `createSubscribe({ websocket, eventsource, longpoll, poll })`.
  *
  * @example
- * const sub = subscribe<{ price: { symbol: string; price: number } }>('/events', { decode: 'json' })
- * sub.on('price', (e) => console.log(e.data.price))
+ * import { createSubscribe, eventsource } from 'subwire/core'
+ * const subscribe = createSubscribe({ eventsource })
  */
-export function subscribe<M extends EventMap>(url: string, options: SubscribeOptions & { decode: 'json' | Decoder }): Subscription<M>
-export function subscribe<M extends EventMap = Record<string, string>>(url: string, options?: SubscribeOptions): Subscription<M>
-export function subscribe(url: string, options: SubscribeOptions = {}): Subscription<EventMap> {
-  const {
-    transports = DEFAULT_TRANSPORTS,
-    urls = {},
-    lastEventId: initialLastEventId = '',
-    lastEventIdParam = 'lastEventId',
-    withCredentials = false,
-    headers,
-    query,
-    decode = 'text',
-    signal,
-    onMessage,
-    onError,
-    onStateChange,
-    retry,
-    eventsource: eventsourceMode = 'auto',
-    pollInterval = 3000,
-    longPollTimeout = 60000,
-    connectTimeout = 10000,
-    heartbeatTimeout = 45000,
-    maxEventSize = 8388608,
-    bufferSize = 1000,
-    rememberFor = 86400000,
-    upgradeAfter = 60000,
-    pauseWhenHidden = false,
-  } = options
-  const env = resolveEnv(options.env)
-  const policy = policyOf(typeof retry === 'object' ? retry : undefined)
-  const customRetry = typeof retry === 'function' ? retry : undefined
-  const decoder: Decoder | undefined = decode === 'json' ? (data) => JSON.parse(data) : decode === 'text' ? undefined : decode
+export function createSubscribe(implementations: Transports): Subscribe {
+  return function subscribe(url: string, options: SubscribeOptions = {}): Subscription<EventMap> {
+    const {
+      transports = DEFAULT_implementations,
+      urls = {},
+      lastEventId: initialLastEventId = '',
+      lastEventIdParam = 'lastEventId',
+      withCredentials = false,
+      headers,
+      query,
+      decode = 'text',
+      signal,
+      onMessage,
+      onError,
+      onStateChange,
+      retry,
+      eventsource: eventsourceMode = 'auto',
+      pollInterval = 3000,
+      longPollTimeout = 60000,
+      connectTimeout = 10000,
+      heartbeatTimeout = 45000,
+      maxEventSize = 8388608,
+      bufferSize = 1000,
+      rememberFor = 86400000,
+      upgradeAfter = 60000,
+      pauseWhenHidden = false,
+    } = options
+    const env = resolveEnv(options.env)
+    const policy = policyOf(typeof retry === 'object' ? retry : undefined)
+    const customRetry = typeof retry === 'function' ? retry : undefined
+    const decoder: Decoder | undefined = decode === 'json' ? (data) => JSON.parse(data) : decode === 'text' ? undefined : decode
 
-  const listeners: Record<string, Listener[]> = Object.create(null)
-  const taps = new Set<Tap>()
-  const candidates = transports.filter((name) =>
-    name === 'websocket' ? env.WebSocket : name === 'eventsource' && eventsourceMode !== 'fetch' && (eventsourceMode === 'native' || !env.fetch) ? env.EventSource : env.fetch,
-  )
+    const listeners: Record<string, Listener[]> = Object.create(null)
+    const taps = new Set<Tap>()
+    const candidates = transports.filter((name) =>
+      implementations[name] &&
+      (name === 'websocket' ? env.WebSocket : name === 'eventsource' && eventsourceMode !== 'fetch' && (eventsourceMode === 'native' || !env.fetch) ? env.EventSource : env.fetch),
+    )
 
-  // The endpoint the remembered transport is kept under: no query string (it may hold a token).
-  const base = resolveUrl(url, env.location)
-  const endpoint = base.origin + base.pathname
-  const page = env.window
+    // The endpoint the remembered transport is kept under: no query string (it may hold a token).
+    const base = resolveUrl(url, env.location)
+    const endpoint = base.origin + base.pathname
+    const page = env.window
 
-  let state: State = 'connecting'
-  let current: TransportName | undefined
-  let index = rememberFor ? Math.max(0, candidates.indexOf(recall(env.storage, endpoint, env.now())!)) : 0
-  let handle: TransportHandle | undefined
-  let probeHandle: TransportHandle | undefined
-  let probeTarget = 0
-  let probeFailures = 0
-  let waitingFor: StateChange['waitingFor']
-  let lastActivity = 0
-  let epoch = 0
-  let attempt = 0
-  let failingSince: number | undefined
-  let openedAt = 0
-  let proven = false
-  let authRetried = false
-  let retryField: number | undefined
-  let lastEventId = initialLastEventId
-  let retryTimer: unknown
-  let connectTimer: unknown
-  let heartbeatTimer: unknown
-  let probeTimer: unknown
-  let watchTimer: unknown
+    let state: State = 'connecting'
+    let current: TransportName | undefined
+    let index = rememberFor ? Math.max(0, candidates.indexOf(recall(env.storage, endpoint, env.now())!)) : 0
+    let handle: TransportHandle | undefined
+    let probeHandle: TransportHandle | undefined
+    let probeTarget = 0
+    let probeFailures = 0
+    let waitingFor: StateChange['waitingFor']
+    let lastActivity = 0
+    let epoch = 0
+    let attempt = 0
+    let failingSince: number | undefined
+    let openedAt = 0
+    let proven = false
+    let authRetried = false
+    let retryField: number | undefined
+    let lastEventId = initialLastEventId
+    let retryTimer: unknown
+    let connectTimer: unknown
+    let heartbeatTimer: unknown
+    let probeTimer: unknown
+    let watchTimer: unknown
 
-  function call(listener: Listener | undefined, value: unknown): void {
-    if (!listener) return
-    try {
-      listener(value)
-    } catch (error) {
-      report(error)
-    }
-  }
-
-  function emit(type: string, value: unknown): void {
-    const list = listeners[type]
-    if (list) for (const listener of list) call(listener, value)
-  }
-
-  function emitError(error: SubwireError): void {
-    call(onError, error)
-    emit('error', error)
-  }
-
-  function setState(next: State, extra?: Omit<StateChange, 'state' | 'transport' | 'attempt'>): void {
-    state = next
-    const change: StateChange = { state: next, transport: current, attempt, ...extra }
-    call(onStateChange, change)
-    emit('state', change)
-  }
-
-  // The hot path: parser → here → listeners. No copies, no re-dispatch.
-  function deliver(message: EventSourceMessage, transport: TransportName): void {
-    lastEventId = message.lastEventId
-    let data: unknown = message.data
-    if (decoder) {
+    function call(listener: Listener | undefined, value: unknown): void {
+      if (!listener) return
       try {
-        data = decoder(message.data, message.type)
-      } catch (cause) {
-        return emitError(new DecodeError(message.data, transport, cause))
+        listener(value)
+      } catch (error) {
+        report(error)
       }
     }
-    const event: SubwireEvent<unknown> = { type: message.type, data, id: message.id, lastEventId: message.lastEventId, transport }
-    call(onMessage, event)
-    const list = listeners[LIFECYCLE[message.type] ? 'message' : message.type]
-    if (list) {
-      for (const listener of list) {
-        // close() from a listener stops delivery at once, even mid-chunk.
-        if (state === 'closed') return
-        call(listener, event)
-      }
+
+    function emit(type: string, value: unknown): void {
+      const list = listeners[type]
+      if (list) for (const listener of list) call(listener, value)
     }
-    for (const tap of taps) tap.push(event)
-  }
 
-  function clearTimers(): void {
-    env.clearTimeout(retryTimer)
-    env.clearTimeout(connectTimer)
-    env.clearTimeout(heartbeatTimer)
-    env.clearTimeout(probeTimer)
-    retryTimer = connectTimer = heartbeatTimer = probeTimer = undefined
-  }
+    function emitError(error: SubwireError): void {
+      call(onError, error)
+      emit('error', error)
+    }
 
-  function stopTransport(): void {
-    epoch++
-    clearTimers()
-    const h = handle
-    const p = probeHandle
-    handle = probeHandle = undefined
-    h?.close()
-    p?.close()
-  }
+    function setState(next: State, extra?: Omit<StateChange, 'state' | 'transport' | 'attempt'>): void {
+      state = next
+      const change: StateChange = { state: next, transport: current, attempt, ...extra }
+      call(onStateChange, change)
+      emit('state', change)
+    }
 
-  /** Stop and wait for the page to be online, visible or shown again. */
-  function pause(reason: StateChange['waitingFor']): void {
-    stopTransport()
-    waitingFor = reason
-    setState('reconnecting', { waitingFor: reason })
-  }
+    // The hot path: parser → here → listeners. No copies, no re-dispatch.
+    function deliver(message: EventSourceMessage, transport: TransportName): void {
+      lastEventId = message.lastEventId
+      let data: unknown = message.data
+      if (decoder) {
+        try {
+          data = decoder(message.data, message.type)
+        } catch (cause) {
+          return emitError(new DecodeError(message.data, transport, cause))
+        }
+      }
+      const event: SubwireEvent<unknown> = { type: message.type, data, id: message.id, lastEventId: message.lastEventId, transport }
+      call(onMessage, event)
+      const list = listeners[LIFECYCLE[message.type] ? 'message' : message.type]
+      if (list) {
+        for (const listener of list) {
+          // close() from a listener stops delivery at once, even mid-chunk.
+          if (state === 'closed') return
+          call(listener, event)
+        }
+      }
+      for (const tap of taps) tap.push(event)
+    }
 
-  // online / offline / visibilitychange / pagehide / pageshow
-  function onPage(event: Event): void {
-    const type = event.type
-    if (state === 'closed') return
-    if (type === 'offline') {
-      // An open connection may well survive a short loss; one being set up or waited for stops.
-      if (state !== 'open') pause('online')
-    } else if (type === 'pagehide') {
-      // Release the connection so the page can enter the back/forward cache.
-      pause('pageshow')
-    } else if (type === 'visibilitychange' && env.hidden()) {
-      if (pauseWhenHidden) pause('visible')
-    } else if (retryTimer || waitingFor === (type === 'visibilitychange' ? 'visible' : type)) {
-      // Online again, visible again, back from the cache: whatever was waiting goes now.
+    function clearTimers(): void {
+      env.clearTimeout(retryTimer)
+      env.clearTimeout(connectTimer)
+      env.clearTimeout(heartbeatTimer)
+      env.clearTimeout(probeTimer)
+      retryTimer = connectTimer = heartbeatTimer = probeTimer = undefined
+    }
+
+    function stopTransport(): void {
+      epoch++
+      clearTimers()
+      const h = handle
+      const p = probeHandle
+      handle = probeHandle = undefined
+      h?.close()
+      p?.close()
+    }
+
+    /** Stop and wait for the page to be online, visible or shown again. */
+    function pause(reason: StateChange['waitingFor']): void {
       stopTransport()
-      connect()
+      waitingFor = reason
+      setState('reconnecting', { waitingFor: reason })
     }
-  }
 
-  function watch(last: number): void {
-    watchTimer = env.setTimeout(() => {
-      const now = env.now()
-      if (now - last > WATCH + JUMP && lastActivity < last && !waitingFor && state !== 'closed') {
+    // online / offline / visibilitychange / pagehide / pageshow
+    function onPage(event: Event): void {
+      const type = event.type
+      if (state === 'closed') return
+      if (type === 'offline') {
+        // An open connection may well survive a short loss; one being set up or waited for stops.
+        if (state !== 'open') pause('online')
+      } else if (type === 'pagehide') {
+        // Release the connection so the page can enter the back/forward cache.
+        pause('pageshow')
+      } else if (type === 'visibilitychange' && env.hidden()) {
+        if (pauseWhenHidden) pause('visible')
+      } else if (retryTimer || waitingFor === (type === 'visibilitychange' ? 'visible' : type)) {
+        // Online again, visible again, back from the cache: whatever was waiting goes now.
         stopTransport()
         connect()
       }
-      watch(now)
-    }, WATCH)
-  }
-
-  function silent(ms: number, option: string): TimeoutError {
-    return new TimeoutError(`silent for ${ms} ms (${option})`, current!)
-  }
-
-  function armHeartbeat(my: number): void {
-    if (!heartbeatTimeout || (current !== 'websocket' && current !== 'eventsource')) return
-    env.clearTimeout(heartbeatTimer)
-    heartbeatTimer = env.setTimeout(() => {
-      if (my === epoch) ended(silent(heartbeatTimeout, 'heartbeatTimeout'))
-    }, heartbeatTimeout)
-  }
-
-  function contextOf(name: TransportName): TransportContext {
-    return {
-      name,
-      env,
-      async url() {
-        const params = await resolve(query)
-        return withParams(resolveUrl(urls[name] ?? url, env.location), { transport: name, ...params })
-      },
-      async headers() {
-        return (await resolve(headers)) ?? {}
-      },
-      lastEventId: () => lastEventId,
-      lastEventIdParam,
-      withCredentials,
-      maxEventSize,
-      pollInterval,
-      longPollTimeout,
-      eventsource: eventsourceMode,
-      types: () => Object.keys(listeners).filter((type) => !LIFECYCLE[type]),
     }
-  }
 
-  function connect(): void {
-    retryTimer = undefined
-    waitingFor = undefined
-    if (state === 'closed') return
-    if (!env.online()) return pause('online')
-    if (pauseWhenHidden && env.hidden()) return pause('visible')
-    const name = (current = candidates[index % candidates.length]!)
-    const my = ++epoch
-    proven = false
-    openedAt = 0
-    setState('connecting')
-    const live = () => my === epoch && state !== 'closed'
-    const sink: TransportSink = {
-      open() {
-        if (!live()) return
-        openedAt = env.now()
-        setState('open')
-        emit('open', { transport: name })
-        armHeartbeat(my)
-      },
-      activity() {
-        if (!live()) return
-        lastActivity = env.now()
-        if (!proven) {
-          proven = true
-          authRetried = false
-          env.clearTimeout(connectTimer)
-          if (rememberFor) remember(env.storage, endpoint, name, lastActivity + rememberFor)
-          if (index && upgradeAfter) scheduleProbe()
+    function watch(last: number): void {
+      watchTimer = env.setTimeout(() => {
+        const now = env.now()
+        if (now - last > WATCH + JUMP && lastActivity < last && !waitingFor && state !== 'closed') {
+          stopTransport()
+          connect()
         }
-        armHeartbeat(my)
-      },
-      event(message) {
-        if (!live()) return
-        sink.activity()
-        deliver(message, name)
-      },
-      id(value) {
-        if (live()) lastEventId = value
-      },
-      retry(ms) {
-        if (live()) retryField = ms
-      },
-      warn(error) {
-        if (live()) emitError(error)
-      },
-      close(error) {
-        if (live()) ended(error)
-      },
+        watch(now)
+      }, WATCH)
     }
-    connectTimer = env.setTimeout(() => {
-      if (my === epoch) ended(silent(connectTimeout, 'connectTimeout'))
-    }, connectTimeout)
-    handle = TRANSPORTS[name](contextOf(name), sink)
-  }
 
-  /** The next probe: upgradeAfter, doubled per failed probe or step-down, at most 32×. */
-  function scheduleProbe(): void {
-    probeTimer = env.setTimeout(probe, upgradeAfter * 2 ** Math.min(probeFailures, 5))
-  }
+    function silent(ms: number, option: string): TimeoutError {
+      return new TimeoutError(`silent for ${ms} ms (${option})`, current!)
+    }
 
-  /**
-   * On a fallback transport: open a better one on the side. Once it delivers anything it has
-   * proven itself; it is closed and the subscription reconnects on it, resuming from the last id,
-   * so nothing is lost or doubled. A probe that fails changes nothing but the next probe's delay.
-   */
-  function probe(): void {
-    const target = probeTarget
-    const name = candidates[target]!
-    const my = epoch
-    const end = (ok: boolean) => {
-      if (my !== epoch || !probeHandle) return
-      const p = probeHandle
-      probeHandle = undefined
-      env.clearTimeout(probeTimer)
-      p.close()
-      if (ok) {
-        index = target
-        stopTransport()
-        return connect()
+    function armHeartbeat(my: number): void {
+      if (!heartbeatTimeout || (current !== 'websocket' && current !== 'eventsource')) return
+      env.clearTimeout(heartbeatTimer)
+      heartbeatTimer = env.setTimeout(() => {
+        if (my === epoch) ended(silent(heartbeatTimeout, 'heartbeatTimeout'))
+      }, heartbeatTimeout)
+    }
+
+    function contextOf(name: TransportName): TransportContext {
+      return {
+        name,
+        env,
+        async url() {
+          const params = await resolve(query)
+          return withParams(resolveUrl(urls[name] ?? url, env.location), { transport: name, ...params })
+        },
+        async headers() {
+          return (await resolve(headers)) ?? {}
+        },
+        lastEventId: () => lastEventId,
+        lastEventIdParam,
+        withCredentials,
+        maxEventSize,
+        pollInterval,
+        longPollTimeout,
+        eventsource: eventsourceMode,
+        types: () => Object.keys(listeners).filter((type) => !LIFECYCLE[type]),
       }
-      probeFailures++
-      probeTarget = (target + 1) % index
-      scheduleProbe()
     }
-    const nothing = () => {}
-    probeHandle = TRANSPORTS[name](contextOf(name), {
-      open: nothing,
-      activity: () => end(true),
-      event: () => end(true),
-      id: nothing,
-      retry: nothing,
-      warn: nothing,
-      close: () => end(false),
-    })
-    probeTimer = env.setTimeout(() => end(false), connectTimeout)
-  }
 
-  function ended(error: SubwireError | undefined): void {
-    const wasProven = proven
-    const now = env.now()
-    if (openedAt && wasProven && now - openedAt >= policy.resetAfter) {
-      attempt = 0
-      failingSince = undefined
-    }
-    stopTransport()
-    if (error) emitError(error)
-    // Offline, every transport fails: that says nothing about them. Wait for the network.
-    if (!env.online()) return pause('online')
-    let decision = classify(error, wasProven)
-    let hint = error instanceof HttpError || error instanceof ConnectionError ? error.retryAfter : undefined
-    // A 401 or 403 may be an expired token: ask the providers again once, at once, before giving up.
-    if (error instanceof HttpError && (error.status === 401 || error.status === 403) && !authRetried) {
-      authRetried = true
-      decision = 'retry'
-      hint = 0
-    }
-    if (decision === 'fatal') return finish(error)
-    if (decision === 'fallback') {
-      probeFailures++
-      // A buffering proxy spoils every streaming transport alike: step down to long polling.
-      const next = error?.kind === 'buffered' ? Math.max(index + 1, candidates.indexOf('longpoll')) : index + 1
-      if (next < candidates.length) {
-        index = next
-        return connect()
-      }
-      // Every transport failed this way; an endpoint missing everywhere will not appear by waiting.
-      if (error instanceof HttpError && !error.retryable) return finish(error)
-      index = 0
-    }
-    failingSince ??= now
-    const delay = hint === 0 ? 0 : nextDelay(policy, customRetry, attempt, now - failingSince, error, retryField, hint, env.random)
-    if (delay === false) return finish(error ?? new ConnectionError('gave up reconnecting', current!))
-    attempt++
-    setState('reconnecting', { delay, error })
-    retryTimer = env.setTimeout(connect, delay)
-  }
-
-  function finish(error?: SubwireError): void {
-    if (state === 'closed') return
-    stopTransport()
-    env.clearTimeout(watchTimer)
-    for (const type of PAGE_EVENTS) page?.removeEventListener(type, onPage)
-    signal?.removeEventListener('abort', close)
-    setState('closed', { error })
-    for (const tap of taps) tap.end(error)
-    taps.clear()
-  }
-
-  function close(): void {
-    finish()
-  }
-
-  function on(type: string, listener: Listener): Unbind {
-    const isNew = !listeners[type]
-    listeners[type] = [...(listeners[type] ?? []), listener]
-    if (isNew && !LIFECYCLE[type]) handle?.listen?.(type)
-    return () => {
-      const list = listeners[type]
-      if (!list) return
-      const rest = list.filter((l) => l !== listener)
-      if (rest.length) listeners[type] = rest
-      else delete listeners[type]
-    }
-  }
-
-  // for await: a queue bounded by bufferSize, filled from the moment the iterator is made.
-  function iterate(): AsyncGenerator<SubwireEvent<unknown>> {
-    const queue: SubwireEvent<unknown>[] = []
-    let wake: (() => void) | undefined
-    let ended = state === 'closed'
-    let failure: SubwireError | undefined
-    const tap: Tap = {
-      push(value) {
-        if (queue.length < bufferSize) queue.push(value)
-        else tap.end(new SubwireError('overflow', `iterator fell ${bufferSize} events behind; consume faster or raise bufferSize`, undefined, false))
-        wake?.()
-      },
-      end(error) {
-        taps.delete(tap)
-        if (!ended) failure = error
-        ended = true
-        wake?.()
-      },
-    }
-    if (!ended) taps.add(tap)
-    return (async function* () {
-      try {
-        for (;;) {
-          if (queue.length) yield queue.shift()!
-          else if (failure) throw failure
-          else if (ended) return
-          else await new Promise<void>((resolve) => (wake = resolve))
-        }
-      } finally {
-        tap.end()
-      }
-    })()
-  }
-
-  if (signal?.aborted) state = 'closed'
-  else {
-    signal?.addEventListener('abort', close, { once: true })
-    // Start after the caller had a chance to attach listeners.
-    queueMicrotask(() => {
+    function connect(): void {
+      retryTimer = undefined
+      waitingFor = undefined
       if (state === 'closed') return
-      if (!candidates.length) {
-        return finish(
-          new SubwireError('unsupported', `no transport of ${transports} can run here; provide env.WebSocket or env.fetch`, undefined, false),
-        )
+      if (!env.online()) return pause('online')
+      if (pauseWhenHidden && env.hidden()) return pause('visible')
+      const name = (current = candidates[index % candidates.length]!)
+      const my = ++epoch
+      proven = false
+      openedAt = 0
+      setState('connecting')
+      const live = () => my === epoch && state !== 'closed'
+      const sink: TransportSink = {
+        open() {
+          if (!live()) return
+          openedAt = env.now()
+          setState('open')
+          emit('open', { transport: name })
+          armHeartbeat(my)
+        },
+        activity() {
+          if (!live()) return
+          lastActivity = env.now()
+          if (!proven) {
+            proven = true
+            authRetried = false
+            env.clearTimeout(connectTimer)
+            if (rememberFor) remember(env.storage, endpoint, name, lastActivity + rememberFor)
+            if (index && upgradeAfter) scheduleProbe()
+          }
+          armHeartbeat(my)
+        },
+        event(message) {
+          if (!live()) return
+          sink.activity()
+          deliver(message, name)
+        },
+        id(value) {
+          if (live()) lastEventId = value
+        },
+        retry(ms) {
+          if (live()) retryField = ms
+        },
+        warn(error) {
+          if (live()) emitError(error)
+        },
+        close(error) {
+          if (live()) ended(error)
+        },
       }
-      for (const type of PAGE_EVENTS) page?.addEventListener(type, onPage)
-      watch(env.now())
-      connect()
-    })
-  }
+      connectTimer = env.setTimeout(() => {
+        if (my === epoch) ended(silent(connectTimeout, 'connectTimeout'))
+      }, connectTimeout)
+      handle = implementations[name]!(contextOf(name), sink)
+    }
 
-  return {
-    on: on as Subscription<EventMap>['on'],
-    close,
-    get state() {
-      return state
-    },
-    get transport() {
-      return current
-    },
-    get lastEventId() {
-      return lastEventId
-    },
-    [Symbol.asyncIterator]: iterate as () => AsyncIterator<SubwireEvent<any, string>>,
+    /** The next probe: upgradeAfter, doubled per failed probe or step-down, at most 32×. */
+    function scheduleProbe(): void {
+      probeTimer = env.setTimeout(probe, upgradeAfter * 2 ** Math.min(probeFailures, 5))
+    }
+
+    /**
+     * On a fallback transport: open a better one on the side. Once it delivers anything it has
+     * proven itself; it is closed and the subscription reconnects on it, resuming from the last id,
+     * so nothing is lost or doubled. A probe that fails changes nothing but the next probe's delay.
+     */
+    function probe(): void {
+      const target = probeTarget
+      const name = candidates[target]!
+      const my = epoch
+      const end = (ok: boolean) => {
+        if (my !== epoch || !probeHandle) return
+        const p = probeHandle
+        probeHandle = undefined
+        env.clearTimeout(probeTimer)
+        p.close()
+        if (ok) {
+          index = target
+          stopTransport()
+          return connect()
+        }
+        probeFailures++
+        probeTarget = (target + 1) % index
+        scheduleProbe()
+      }
+      const nothing = () => {}
+      probeHandle = implementations[name]!(contextOf(name), {
+        open: nothing,
+        activity: () => end(true),
+        event: () => end(true),
+        id: nothing,
+        retry: nothing,
+        warn: nothing,
+        close: () => end(false),
+      })
+      probeTimer = env.setTimeout(() => end(false), connectTimeout)
+    }
+
+    function ended(error: SubwireError | undefined): void {
+      const wasProven = proven
+      const now = env.now()
+      if (openedAt && wasProven && now - openedAt >= policy.resetAfter) {
+        attempt = 0
+        failingSince = undefined
+      }
+      stopTransport()
+      if (error) emitError(error)
+      // Offline, every transport fails: that says nothing about them. Wait for the network.
+      if (!env.online()) return pause('online')
+      let decision = classify(error, wasProven)
+      let hint = error instanceof HttpError || error instanceof ConnectionError ? error.retryAfter : undefined
+      // A 401 or 403 may be an expired token: ask the providers again once, at once, before giving up.
+      if (error instanceof HttpError && (error.status === 401 || error.status === 403) && !authRetried) {
+        authRetried = true
+        decision = 'retry'
+        hint = 0
+      }
+      if (decision === 'fatal') return finish(error)
+      if (decision === 'fallback') {
+        probeFailures++
+        // A buffering proxy spoils every streaming transport alike: step down to long polling.
+        const next = error?.kind === 'buffered' ? Math.max(index + 1, candidates.indexOf('longpoll')) : index + 1
+        if (next < candidates.length) {
+          index = next
+          return connect()
+        }
+        // Every transport failed this way; an endpoint missing everywhere will not appear by waiting.
+        if (error instanceof HttpError && !error.retryable) return finish(error)
+        index = 0
+      }
+      failingSince ??= now
+      const delay = hint === 0 ? 0 : nextDelay(policy, customRetry, attempt, now - failingSince, error, retryField, hint, env.random)
+      if (delay === false) return finish(error ?? new ConnectionError('gave up reconnecting', current!))
+      attempt++
+      setState('reconnecting', { delay, error })
+      retryTimer = env.setTimeout(connect, delay)
+    }
+
+    function finish(error?: SubwireError): void {
+      if (state === 'closed') return
+      stopTransport()
+      env.clearTimeout(watchTimer)
+      for (const type of PAGE_EVENTS) page?.removeEventListener(type, onPage)
+      signal?.removeEventListener('abort', close)
+      setState('closed', { error })
+      for (const tap of taps) tap.end(error)
+      taps.clear()
+    }
+
+    function close(): void {
+      finish()
+    }
+
+    function on(type: string, listener: Listener): Unbind {
+      const isNew = !listeners[type]
+      listeners[type] = [...(listeners[type] ?? []), listener]
+      if (isNew && !LIFECYCLE[type]) handle?.listen?.(type)
+      return () => {
+        const list = listeners[type]
+        if (!list) return
+        const rest = list.filter((l) => l !== listener)
+        if (rest.length) listeners[type] = rest
+        else delete listeners[type]
+      }
+    }
+
+    // for await: a queue bounded by bufferSize, filled from the moment the iterator is made.
+    function iterate(): AsyncGenerator<SubwireEvent<unknown>> {
+      const queue: SubwireEvent<unknown>[] = []
+      let wake: (() => void) | undefined
+      let ended = state === 'closed'
+      let failure: SubwireError | undefined
+      const tap: Tap = {
+        push(value) {
+          if (queue.length < bufferSize) queue.push(value)
+          else tap.end(new SubwireError('overflow', `iterator fell ${bufferSize} events behind; consume faster or raise bufferSize`, undefined, false))
+          wake?.()
+        },
+        end(error) {
+          taps.delete(tap)
+          if (!ended) failure = error
+          ended = true
+          wake?.()
+        },
+      }
+      if (!ended) taps.add(tap)
+      return (async function* () {
+        try {
+          for (;;) {
+            if (queue.length) yield queue.shift()!
+            else if (failure) throw failure
+            else if (ended) return
+            else await new Promise<void>((resolve) => (wake = resolve))
+          }
+        } finally {
+          tap.end()
+        }
+      })()
+    }
+
+    if (signal?.aborted) state = 'closed'
+    else {
+      signal?.addEventListener('abort', close, { once: true })
+      // Start after the caller had a chance to attach listeners.
+      queueMicrotask(() => {
+        if (state === 'closed') return
+        if (!candidates.length) {
+          return finish(
+            new SubwireError('unsupported', `no transport of ${transports} can run here`, undefined, false),
+          )
+        }
+        for (const type of PAGE_EVENTS) page?.addEventListener(type, onPage)
+        watch(env.now())
+        connect()
+      })
+    }
+
+    return {
+      on: on as Subscription<EventMap>['on'],
+      close,
+      get state() {
+        return state
+      },
+      get transport() {
+        return current
+      },
+      get lastEventId() {
+        return lastEventId
+      },
+      [Symbol.asyncIterator]: iterate as () => AsyncIterator<SubwireEvent<any, string>>,
+    }
   }
 }

@@ -11,13 +11,17 @@ const root = resolve(__dirname, '../..')
 const read = (path: string) => readFileSync(join(root, path), 'utf8')
 const api = read('docs/api.md')
 
+/** Every name the entries `subwire` and `subwire/core` export (`export *` of src/shared.ts included). */
 function exportedNames(): string[] {
-  const source = read('src/index.ts')
-  const names: string[] = []
-  for (const [, list] of source.matchAll(/export (?:type )?\{([^}]*)\}/g)) {
-    for (const part of list!.split(',')) if (part.trim()) names.push(part.trim())
+  const names = new Set<string>()
+  for (const file of ['src/index.ts', 'src/shared.ts', 'src/core.ts']) {
+    const source = read(file)
+    for (const [, list] of source.matchAll(/export (?:type )?\{([^}]*)\}/g)) {
+      for (const part of list!.split(',')) if (part.trim()) names.add(part.trim())
+    }
+    for (const [, name] of source.matchAll(/export (?:const|function) (\w+)/g)) names.add(name!)
   }
-  return names
+  return [...names]
 }
 
 /** Members of an exported interface with their `@default` tag, read by the TypeScript compiler. */
@@ -90,7 +94,7 @@ describe('code samples', () => {
       jsx: ts.JsxEmit.Preserve,
       noEmit: true,
       skipLibCheck: true,
-      paths: { subwire: [join(root, 'src/index.ts')], 'subwire/parser': [join(root, 'src/parser.ts')] },
+      paths: { subwire: [join(root, 'src/index.ts')], 'subwire/parser': [join(root, 'src/parser.ts')], 'subwire/core': [join(root, 'src/core.ts')] },
     })
     const problems = ts
       .getPreEmitDiagnostics(program)

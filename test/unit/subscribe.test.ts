@@ -405,3 +405,44 @@ describe('delivery', () => {
     expect(error).toMatchObject({ kind: 'unsupported' })
   })
 })
+
+describe('createSubscribe (subwire/core)', () => {
+  it('uses only the transports it was given, in the order given, and skips names it lacks', async () => {
+    const { createSubscribe, longpoll, poll } = await import('../../src/core')
+    const seen: string[] = []
+    server.use(
+      http.get(URL_, ({ request }) => {
+        seen.push(new URL(request.url).searchParams.get('transport')!)
+        return sse('id: 1\ndata: hi\n\n')
+      }),
+    )
+    // A WebSocket constructor is present, but no websocket transport was given: it is never used.
+    const WebSocket = vi.fn()
+    const only = createSubscribe({ longpoll, poll })
+    const storage = new Map<string, string>()
+    const env = { ...quick.env, WebSocket: WebSocket as never, storage: { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => void storage.set(k, v) } }
+    const sub = only(URL_, { ...quick, env })
+    const events = collect(sub)
+    await until(() => events.length >= 1)
+    expect(sub.transport).toBe('longpoll')
+    sub.close()
+    expect(WebSocket).not.toHaveBeenCalled()
+
+    // Asked for websocket first by name: skipped, as a transport this browser lacks would be.
+    const named = only(URL_, { ...quick, env, transports: ['websocket', 'poll'] })
+    const more = collect(named)
+    await until(() => more.length >= 1)
+    expect(named.transport).toBe('poll')
+    named.close()
+    expect([...new Set(seen)]).toEqual(['longpoll', 'poll'])
+  })
+
+  it('closes with an unsupported error when none of the asked transports was given', async () => {
+    const { createSubscribe, poll } = await import('../../src/core')
+    const sub = createSubscribe({ poll })(URL_, { transports: ['websocket'] })
+    const kinds: Array<string | undefined> = []
+    sub.on('state', (change) => kinds.push(change.error?.kind))
+    await until(() => sub.state === 'closed')
+    expect(kinds).toEqual(['unsupported'])
+  })
+})

@@ -1,0 +1,19 @@
+/**
+ * subwire/core: `createSubscribe` and the transports one by one, for apps that ship only the
+ * transports they use. `subscribe` from `subwire` is this with all four.
+ *
+ * @example
+ * import { createSubscribe, eventsource, longpoll } from 'subwire/core'
+ * const subscribe = createSubscribe({ eventsource, longpoll })
+ * const sub = subscribe('/events')
+ *
+ * @packageDocumentation
+ */
+export { createSubscribe } from './subscription'
+export type { Subscribe, Transports, SubscribeOptions, Subscription, LifecycleEvents, Unbind } from './subscription'
+export { websocket } from './transports/websocket'
+export { eventsource } from './transports/eventsource'
+export { longpoll } from './transports/longpoll'
+export { poll } from './transports/poll'
+export type { Transport, TransportContext, TransportSink, TransportHandle } from './transports/types'
+export * from './shared'

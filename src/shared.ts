@@ -1,0 +1,22 @@
+// What both entries, `subwire` and `subwire/core`, export besides their own: errors and types.
+export {
+  SubwireError,
+  HttpError,
+  ConnectionError,
+  TimeoutError,
+  ProtocolError,
+  DecodeError,
+} from './errors'
+export type { ErrorKind } from './errors'
+export type {
+  TransportName,
+  State,
+  StateChange,
+  EventMap,
+  SubwireEvent,
+  Provider,
+  Decoder,
+  RetryOptions,
+  RetryFunction,
+  Env,
+} from './types'
