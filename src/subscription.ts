@@ -388,12 +388,20 @@ export function createSubscribe(implementations: Transports): Subscribe {
       return new TimeoutError(`silent for ${ms} ms (${option})`, current!)
     }
 
-    function armHeartbeat(my: number): void {
-      if (!heartbeatTimeout || (current !== 'websocket' && current !== 'eventsource')) return
-      env.clearTimeout(heartbeatTimer)
-      heartbeatTimer = env.setTimeout(() => {
-        if (my === epoch) ended(silent(heartbeatTimeout, 'heartbeatTimeout'))
-      }, heartbeatTimeout)
+    /**
+     * One timer per connection, not one per event: when it fires it looks at the last activity and
+     * either ends the connection or waits out the rest of the timeout. (stopTransport() clears it
+     * whenever the connection changes, so it always belongs to the current one.)
+     */
+    function armHeartbeat(): void {
+      // Streams only: longpoll and poll answer when they have something and carry no heartbeats.
+      if (heartbeatTimeout && !heartbeatTimer && !current!.endsWith('poll')) heartbeatTimer = env.setTimeout(beat, heartbeatTimeout)
+    }
+
+    function beat(): void {
+      const idle = env.now() - lastActivity
+      if (idle < heartbeatTimeout) heartbeatTimer = env.setTimeout(beat, heartbeatTimeout - idle)
+      else ended(silent(heartbeatTimeout, 'heartbeatTimeout'))
     }
 
     function contextOf(name: TransportName): TransportContext {
@@ -436,7 +444,7 @@ export function createSubscribe(implementations: Transports): Subscribe {
           openedAt = env.now()
           setState('open')
           emit('open', { transport: name })
-          armHeartbeat(my)
+          // (Until its first bytes, connectTimeout watches the connection; heartbeatTimeout after.)
         },
         activity() {
           if (!live()) return
@@ -448,7 +456,7 @@ export function createSubscribe(implementations: Transports): Subscribe {
             if (rememberFor) remember(env.storage, endpoint, name, lastActivity + rememberFor)
             if (index && upgradeAfter) scheduleProbe()
           }
-          armHeartbeat(my)
+          armHeartbeat()
         },
         event(message) {
           if (!live()) return

@@ -242,6 +242,31 @@ describe('page lifecycle', () => {
     sub.close()
   })
 
+  it('replaces a connection silent for heartbeatTimeout, counted from its last activity, with one timer', async () => {
+    const { sub, errors } = start({ heartbeatTimeout: 1000 })
+    await tick()
+    last().open()
+    last().send('id: 0\ndata: x\n\n')
+    const armed = vi.getTimerCount()
+    // Activity every 600 ms keeps it alive, and adds no timers.
+    for (let i = 1; i <= 5; i++) {
+      await tick(600)
+      last().send(`id: ${i}\ndata: x\n\n`)
+      expect(vi.getTimerCount()).toBe(armed)
+    }
+    expect(FakeSocket.all).toHaveLength(1)
+    // Then silence: replaced 1000 ms after the last event, not earlier.
+    await tick(999)
+    expect(FakeSocket.all[0]!.closed).toBeUndefined()
+    await tick(1)
+    expect(FakeSocket.all[0]!.closed).toBe(1000)
+    expect(errors.map((e) => e.kind)).toEqual(['timeout'])
+    expect(errors[0]!.message).toContain('heartbeatTimeout')
+    await tick(1000)
+    expect(last().resumeId).toBe('5')
+    sub.close()
+  })
+
   it('removes its page listeners on close', async () => {
     const added: string[] = []
     const removed: string[] = []
