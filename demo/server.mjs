@@ -47,6 +47,7 @@ export function frame({ id, event, data, retry }) {
  * @param {number} [options.replayLimit] events kept for resume
  * @param {number} [options.retryMs] `retry` sent at the start of each stream
  * @param {Map<string, Uint8Array|string>} [options.raw] fixed byte streams served at /raw/<name>
+ * @param {string[]} [options.staticDirs] more folders (relative to the repository) to serve files from
  */
 export async function startServer(options = {}) {
   const {
@@ -57,7 +58,9 @@ export async function startServer(options = {}) {
     replayLimit = 100000,
     retryMs,
     raw = new Map(),
+    staticDirs = [],
   } = options
+  const servedDirs = [...STATIC_DIRS, ...staticDirs]
 
   /** @type {{id: number, event?: string, data: string}[]} */
   const log = []
@@ -155,7 +158,7 @@ export async function startServer(options = {}) {
 
   async function serveStatic(url, res) {
     const rel = normalize(decodeURIComponent(url.pathname)).replace(/^[/\\]+/, '')
-    if (!STATIC_DIRS.some((d) => rel === d || rel.startsWith(d + sep) || rel.startsWith(d + '/'))) {
+    if (!servedDirs.some((d) => rel === d || rel.startsWith(d + sep) || rel.startsWith(d + '/'))) {
       return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
     }
     const file = join(ROOT, rel)

@@ -1,14 +1,11 @@
 // `npm run screenshots`: the demo in Chromium, captured for the docs (docs/demo.png and
 // docs/demo-fallback.png). Needs a build (npm run build) and Chromium (CHROME_PATH to override).
-import { chromium } from 'playwright-core'
+import { launchChromium } from './chromium.mjs'
 import { startServer } from '../demo/server.mjs'
 
 const server = await startServer({ heartbeatMs: 1000, holdMs: 5000 })
 server.generate({ intervalMs: 150, kinds: ['price', 'notice', 'token'] })
-const browser = await chromium.launch({
-  executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-})
+const browser = await launchChromium()
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 760 } })
   await page.goto(`${server.origin}/demo/index.html`)

@@ -1,30 +1,12 @@
 // The real-browser harness: Debian's Chromium driven by playwright-core, against the reference
 // server started in-process on a free port. A missing browser fails loudly; it never skips.
-import { existsSync } from 'node:fs'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium } from '../../scripts/chromium.mjs'
 // @ts-expect-error -- plain ESM module without declarations
 import { startServer as start } from '../../demo/server.mjs'
 
-export const CHROME_PATH = process.env.CHROME_PATH ?? '/usr/bin/chromium'
-
-export const CHROME_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-
-export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROME_PATH)) {
-    throw new Error(
-      `no Chromium at ${CHROME_PATH}: install it (apt-get install -y chromium) or set CHROME_PATH to a Chrome/Chromium binary`,
-    )
-  }
-  return chromium.launch({ executablePath: CHROME_PATH, args: CHROME_ARGS })
+export function launchBrowser(): Promise<Browser> {
+  return launchChromium()
 }
 
 export interface TestServer {
