@@ -4,11 +4,12 @@ const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 /**
  * Horizontal bars. rows: [{ label, value, highlight? }]; unit: printed after each value.
  */
-export function barChart({ title, rows, unit, width = 760 }) {
+export function barChart({ title, rows, unit, width = 860 }) {
   const bar = 22
   const gap = 8
-  const left = 250
-  const right = 90
+  // Room for the longest label (about 7 px per character at 13 px).
+  const left = Math.max(120, 16 + 7 * Math.max(...rows.map((r) => String(r.label).length)))
+  const right = 110
   const top = 40
   const max = Math.max(...rows.map((r) => r.value))
   const height = top + rows.length * (bar + gap) + 10
