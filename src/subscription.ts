@@ -167,7 +167,7 @@ export interface Subscription<M extends EventMap = Record<string, string>> exten
   readonly lastEventId: string
 }
 
-const DEFAULT_implementations: TransportName[] = ['websocket', 'eventsource', 'longpoll', 'poll']
+const DEFAULT_TRANSPORTS: TransportName[] = ['websocket', 'eventsource', 'longpoll', 'poll']
 
 /** Page events that pause or resume a subscription. */
 const PAGE_EVENTS = ['online', 'offline', 'visibilitychange', 'pagehide', 'pageshow']
@@ -215,7 +215,7 @@ export type Transports = Partial<Record<TransportName, Transport>>
 export function createSubscribe(implementations: Transports): Subscribe {
   return function subscribe(url: string, options: SubscribeOptions = {}): Subscription<EventMap> {
     const {
-      transports = DEFAULT_implementations,
+      transports = DEFAULT_TRANSPORTS,
       urls = {},
       lastEventId: initialLastEventId = '',
       lastEventIdParam = 'lastEventId',

@@ -407,7 +407,7 @@ describe('delivery', () => {
 })
 
 describe('createSubscribe (subwire/core)', () => {
-  it('uses only the transports it was given, in the order given, and skips names it lacks', async () => {
+  it('uses only the transports it was given, in the usual order, and skips names it lacks', async () => {
     const { createSubscribe, longpoll, poll } = await import('../../src/core')
     const seen: string[] = []
     server.use(
@@ -418,7 +418,8 @@ describe('createSubscribe (subwire/core)', () => {
     )
     // A WebSocket constructor is present, but no websocket transport was given: it is never used.
     const WebSocket = vi.fn()
-    const only = createSubscribe({ longpoll, poll })
+    // Keys in the "wrong" order: longpoll still comes first, as in subscribe().
+    const only = createSubscribe({ poll, longpoll })
     const storage = new Map<string, string>()
     const env = { ...quick.env, WebSocket: WebSocket as never, storage: { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => void storage.set(k, v) } }
     const sub = only(URL_, { ...quick, env })
