@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { Server as SocketIoServer } from 'socket.io'
+import WebSocket from 'ws'
 import { CHROME_ARGS, CHROME_PATH } from '../scripts/chromium.mjs'
 
 export const root = new URL('..', import.meta.url).pathname
@@ -88,7 +89,7 @@ export async function startResults() {
  * A socket.io server. `kill()` destroys every connection and stops listening, as a crashed
  * process would; `start()` listens again on the same port.
  */
-export async function startSocketIo({ transports = ['websocket', 'polling'], onConnection = () => {} } = {}) {
+export async function startSocketIo({ transports = ['websocket', 'polling'], onConnection = () => {}, silentUpgrade = false } = {}) {
   let port = 0
   let http
   let io
@@ -99,6 +100,13 @@ export async function startSocketIo({ transports = ['websocket', 'polling'], onC
     http.on('connection', (s) => (sockets.add(s), s.on('close', () => sockets.delete(s))))
     io = new SocketIoServer(http, { cors: { origin: '*' }, transports })
     io.on('connection', (socket) => handle.onConnection(socket))
+    if (silentUpgrade) {
+      // The WebSocket upgrade is accepted and then nothing is ever sent, as behind a proxy that
+      // lets the handshake through and nothing after it. Polling still works.
+      const silent = new WebSocket.Server({ noServer: true })
+      http.removeAllListeners('upgrade')
+      http.on('upgrade', (req, socket, head) => silent.handleUpgrade(req, socket, head, () => {}))
+    }
     await new Promise((r) => http.listen(port, '127.0.0.1', r))
     port = http.address().port
   }
