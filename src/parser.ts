@@ -252,6 +252,7 @@ export function createParser(options: ParserOptions): Parser {
     // spec: Lines must be separated by either a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF)
     // character pair, a single U+000A LINE FEED (LF) character, or a single U+000D CARRIAGE RETURN
     // (CR) character.
+    // `lf` and `cr`: the first LF and CR at or after `pos`, or -1 when the chunk has none left.
     let lf = text.indexOf('\n', pos)
     let cr = text.indexOf('\r', pos)
     const current = generation
@@ -261,16 +262,11 @@ export function createParser(options: ParserOptions): Parser {
       if (cr === -1 || (lf !== -1 && lf < cr)) {
         end = lf
         next = lf + 1
-        lf = text.indexOf('\n', next)
       } else {
         end = cr
         next = cr + 1
         if (next === length) skipLF = true
-        else if (text.charCodeAt(next) === LF) {
-          next++
-          lf = text.indexOf('\n', next)
-        }
-        cr = text.indexOf('\r', next)
+        else if (text.charCodeAt(next) === LF) next++
       }
       if (pending || pendingTooBig) {
         // The first line end of this chunk finishes the line carried over from the last one.
@@ -285,15 +281,16 @@ export function createParser(options: ParserOptions): Parser {
       } else {
         line(text, pos, end)
         // A blank line right after this one (the usual end of an event) is taken without a search.
-        if (lf === next && generation === current) {
+        if (text.charCodeAt(next) === LF && generation === current) {
           dispatch()
           next++
-          lf = text.indexOf('\n', next)
         }
       }
       pos = next
       // A callback called reset(): nothing more of this chunk belongs to the new stream.
       if (generation !== current) return
+      if (lf < pos && lf !== -1) lf = text.indexOf('\n', pos)
+      if (cr < pos && cr !== -1) cr = text.indexOf('\r', pos)
     }
     if (pos < length && !pendingTooBig) {
       pending += pos === 0 ? text : text.slice(pos)
