@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { barChart } from './chart.mjs'
 
 const root = new URL('..', import.meta.url).pathname
-// The version that was bundled: bench/node_modules first, then the root's (as esbuild resolves).
+// The version that was bundled: bench/node_modules first, then the root's, as bundle() resolves.
 const version = (name) => {
   for (const dir of ['bench/node_modules/', 'node_modules/']) {
     if (existsSync(root + dir + name + '/package.json')) return JSON.parse(readFileSync(root + dir + name + '/package.json', 'utf8')).version
@@ -35,7 +35,8 @@ const peers = [
 
 async function bundle(contents) {
   const result = await build({
-    stdin: { contents, resolveDir: root, sourcefile: 'entry.js' },
+    // Resolved from bench/: bench/node_modules first, then the root's, as version() reads them.
+    stdin: { contents, resolveDir: root + 'bench', sourcefile: 'entry.js' },
     bundle: true,
     minify: true,
     format: 'esm',
@@ -43,7 +44,6 @@ async function bundle(contents) {
     target: 'es2020',
     write: false,
     logLevel: 'silent',
-    nodePaths: [root + 'bench/node_modules', root + 'node_modules'],
     define: { 'process.env.NODE_ENV': '"production"' },
   })
   return result.outputFiles[0].text
@@ -55,16 +55,16 @@ const keepAll = (spec) => `import * as lib from '${spec}'\nglobalThis.__keep = l
 const rows = []
 const umd = await readFile(root + 'dist/subwire.umd.min.js', 'utf8')
 rows.push({ name: 'subwire — UMD bundle, as shipped', kind: 'subwire', note: 'all four transports', ...measure(umd) })
-rows.push({ name: 'subwire — ESM, whole API', kind: 'subwire', note: 'all four transports', ...measure(await bundle(keepAll('./dist/subwire.mjs'))) })
-const onlyEs = await bundle(`import { createSubscribe, eventsource } from './dist/core.mjs'\nglobalThis.__keep = createSubscribe({ eventsource })\n`)
-const onlyWs = await bundle(`import { createSubscribe, websocket } from './dist/core.mjs'\nglobalThis.__keep = createSubscribe({ websocket })\n`)
+rows.push({ name: 'subwire — ESM, whole API', kind: 'subwire', note: 'all four transports', ...measure(await bundle(keepAll('../dist/subwire.mjs'))) })
+const onlyEs = await bundle(`import { createSubscribe, eventsource } from '../dist/core.mjs'\nglobalThis.__keep = createSubscribe({ eventsource })\n`)
+const onlyWs = await bundle(`import { createSubscribe, websocket } from '../dist/core.mjs'\nglobalThis.__keep = createSubscribe({ websocket })\n`)
 // Tree-shaking must really drop the others: the WebSocket transport sets binaryType; the HTTP
 // transports send an Accept header for text/event-stream.
 if (onlyEs.includes('binaryType')) throw new Error('the eventsource-only bundle still holds the WebSocket transport')
 if (onlyWs.includes('text/event-stream')) throw new Error('the websocket-only bundle still holds the HTTP transports')
 rows.push({ name: 'subwire/core — eventsource only', kind: 'subwire', note: 'createSubscribe({ eventsource })', ...measure(onlyEs) })
 rows.push({ name: 'subwire/core — websocket only', kind: 'subwire', note: 'createSubscribe({ websocket })', ...measure(onlyWs) })
-rows.push({ name: 'subwire/parser', kind: 'subwire', note: 'createParser', ...measure(await bundle(keepAll('./dist/parser.mjs'))) })
+rows.push({ name: 'subwire/parser', kind: 'subwire', note: 'createParser', ...measure(await bundle(keepAll('../dist/parser.mjs'))) })
 for (const [name, kind, note] of peers) {
   rows.push({ name: `${name} ${version(name)}`, kind, note, ...measure(await bundle(keepAll(name))) })
 }
