@@ -67,10 +67,10 @@ export async function startResults() {
   await new Promise((r) => server.listen(0, '127.0.0.1', r))
   return {
     origin: `http://127.0.0.1:${server.address().port}`,
-    /** The next post to `path`, or an error after `ms`. */
+    /** The next post to `path`, or an error with `timedOut: path` after `ms`. */
     next(path, ms = 60000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${path} from the page within ${ms} ms`)), ms)
+        const timer = setTimeout(() => reject(Object.assign(new Error(`no ${path} from the page within ${ms} ms`), { timedOut: path })), ms)
         waiting[path] = (value) => {
           clearTimeout(timer)
           delete waiting[path]

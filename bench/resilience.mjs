@@ -56,7 +56,7 @@ async function socketIoFirst(transport, serverTransports, silentUpgrade = false)
   try {
     return (await page(reference.origin, { client: 'socketio', transport, mode: 'ttfe', sio: sio.origin }, undefined, LIMIT)).ms
   } catch (error) {
-    if (String(error.message).startsWith('no /result')) return Infinity // no event within LIMIT
+    if (error.timedOut === '/result') return Infinity // no event within LIMIT
     throw error
   } finally {
     await sio.close()
