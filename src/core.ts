@@ -10,10 +10,11 @@
  * @packageDocumentation
  */
 export { createSubscribe } from './subscription'
-export type { Subscribe, Transports, SubscribeOptions, Subscription, LifecycleEvents, Unbind } from './subscription'
+export type { Subscribe, Transports, SubscribeOptions, Subscription, LifecycleEvents, ListenerOptions, Unbind } from './subscription'
 export { websocket } from './transports/websocket'
 export { eventsource } from './transports/eventsource'
 export { longpoll } from './transports/longpoll'
 export { poll } from './transports/poll'
-export type { Transport, TransportContext, TransportSink, TransportHandle } from './transports/types'
+export type { Transport, TransportContext, TransportSink, TransportHandle, OpenDetails } from './transports/types'
+export type { Resolved } from './options'
 export * from './shared'

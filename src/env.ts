@@ -17,6 +17,8 @@ export function resolveEnv(overrides: Partial<Env> = {}): Env {
     online: () => g.navigator?.onLine !== false,
     hidden: () => g.document?.visibilityState === 'hidden',
     storage: localStorageOf(g),
+    locks: g.navigator?.locks,
+    BroadcastChannel: g.BroadcastChannel,
     ...overrides,
   }
 }

@@ -2,11 +2,22 @@ import type { TransportName } from './types'
 
 /**
  * What kind of failure an error is; `SubwireError.kind` carries it for `switch` statements.
- * `overflow` (an async iterator fell more than `bufferSize` behind), `unsupported` (no
- * transport can run here) and `buffered` (a proxy holds the stream back and releases it in
- * bursts) are plain `SubwireError`s; the others have their own class.
+ * `overflow` (an async iterator fell more than `bufferSize` behind), `unsupported` (no transport
+ * can run here), `buffered` (a proxy holds the stream back and releases it in bursts), `config`
+ * (the options or the URL cannot work; thrown by `subscribe()`) and `provider` (your `headers`,
+ * `query` or `handshake` function failed) are plain `SubwireError`s; the others have their own class.
  */
-export type ErrorKind = 'http' | 'connection' | 'timeout' | 'protocol' | 'decode' | 'overflow' | 'unsupported' | 'buffered'
+export type ErrorKind =
+  | 'http'
+  | 'connection'
+  | 'timeout'
+  | 'protocol'
+  | 'decode'
+  | 'overflow'
+  | 'unsupported'
+  | 'buffered'
+  | 'config'
+  | 'provider'
 
 /**
  * The base of every error subwire reports. `retryable` says whether subwire itself goes on
@@ -31,23 +42,27 @@ export class HttpError extends SubwireError {
   override readonly name = 'HttpError'
   /** The HTTP status code. */
   readonly status: number
-  /** The server's `Retry-After`, in milliseconds, when it sent one. */
+  /** The server's `Retry-After`, in milliseconds (at most one hour), when it sent one. */
   readonly retryAfter: number | undefined
   constructor(status: number, transport: TransportName, retryAfter?: number) {
-    super('http', `HTTP ${status}${hint(status)}`, transport, status === 408 || status === 425 || status === 429 || status >= 500)
+    super('http', `HTTP ${status}${fix(status)}`, transport, status === 408 || status === 425 || status === 429 || status >= 500)
     this.status = status
     this.retryAfter = retryAfter
   }
 }
 
-function hint(status: number): string {
+function fix(status: number): string {
   return status === 204
-    ? ' (server said stop)'
+    ? ' (the server said stop)'
     : status === 401 || status === 403
       ? ' (check the token in headers or query)'
       : status === 400 || status === 404 || status === 405 || status === 410
         ? ' (no stream here; check url or urls)'
-        : ''
+        : status === 429 || status === 503
+          ? ' (the server is busy; subwire waits as Retry-After says)'
+          : status >= 500
+            ? ' (server error; subwire retries with backoff)'
+            : ''
 }
 
 /** The connection failed or dropped: network error, refused upgrade, WebSocket close. */
@@ -55,7 +70,7 @@ export class ConnectionError extends SubwireError {
   override readonly name = 'ConnectionError'
   /** The WebSocket close code, when the connection was a WebSocket. */
   readonly code: number | undefined
-  /** The server's say on the next delay, in ms (WebSocket close codes 1012 and 1013). */
+  /** The server's say on the next delay, in ms (WebSocket close codes 1012 and 1013), at most one hour. */
   readonly retryAfter: number | undefined
   constructor(message: string, transport: TransportName, code?: number, cause?: unknown, retryAfter?: number) {
     super('connection', message, transport, true, cause)
@@ -72,7 +87,7 @@ export class TimeoutError extends SubwireError {
   }
 }
 
-/** The server sent something that is not the protocol: wrong content type, malformed JSON frame, over-size event. */
+/** The server sent something that is not the protocol: wrong content type, malformed frame, over-size event, a bad id. */
 export class ProtocolError extends SubwireError {
   override readonly name = 'ProtocolError'
   constructor(message: string, transport: TransportName, retryable = true, cause?: unknown) {
@@ -86,8 +101,7 @@ export class DecodeError extends SubwireError {
   /** The raw data that could not be decoded. */
   readonly data: string
   constructor(data: string, transport: TransportName, cause: unknown) {
-    super('decode', `event skipped, decode failed: ${cause}`, transport, true, cause)
+    super('decode', `event skipped, decode failed: ${cause} (check the decode option against what the server sends)`, transport, true, cause)
     this.data = data
   }
 }
-

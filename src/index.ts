@@ -19,7 +19,7 @@ import { websocket } from './transports/websocket'
  * sub.on('price', (e) => console.log(e.data.price))
  */
 export const subscribe = /* @__PURE__ */ createSubscribe({ websocket, eventsource, longpoll, poll })
-export type { SubscribeOptions, Subscription, LifecycleEvents, Unbind, Subscribe } from './subscription'
+export type { SubscribeOptions, Subscription, LifecycleEvents, ListenerOptions, Unbind, Subscribe } from './subscription'
 export * from './shared'
 export { createParser, ParseError } from './parser'
 export type { EventSourceMessage, Parser, ParserOptions, ParseErrorType } from './parser'

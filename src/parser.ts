@@ -16,7 +16,7 @@ export interface EventSourceMessage {
   data: string
   /** The `id` field of this block, or `undefined` when the block had none. */
   id: string | undefined
-  /** The last event ID buffer at dispatch time: the resume point. */
+  /** The last event ID string after this event: the resume point. */
   lastEventId: string
 }
 
@@ -55,6 +55,13 @@ export interface ParserOptions {
    */
   onLastEventId?(lastEventId: string): void
   /**
+   * Called when a block without data and without an `id` ended: nothing is
+   * dispatched (spec), but the server is alive. `type` is the block's `event`
+   * field (`''` for a comment-only block or a stray blank line); a keepalive
+   * such as `event: ping` with no data arrives here.
+   */
+  onEmptyBlock?(type: string): void
+  /**
    * Upper bound, in UTF-16 code units, on one line and on one event's data
    * while it is buffered. Bigger events are dropped with a `ParseError`.
    * @default 8388608 (8 Mi characters): far above any sane event, small enough to bound memory.
@@ -68,9 +75,12 @@ export interface Parser {
   feed(chunk: string | Uint8Array): void
   /** End of stream: an unfinished block is discarded, as the spec requires. `lastEventId` is kept. */
   end(): void
-  /** Start a new stream: drops every partial state and sets the last event ID buffer (default `''`). */
+  /** Start a new stream: drops every partial state and sets the last event ID (default `''`). */
   reset(lastEventId?: string): void
-  /** The last event ID buffer now. */
+  /**
+   * The last event ID string: the id in force at the last dispatched block, the value to resume
+   * from. An `id` field of a block that has not ended yet does not count.
+   */
   readonly lastEventId: string
 }
 
@@ -88,7 +98,7 @@ const SPACE = 32
  * parser.feed('data: hello\n\n')
  */
 export function createParser(options: ParserOptions): Parser {
-  const { onEvent, onRetry, onComment, onError, onLastEventId, maxEventSize = 8388608 } = options
+  const { onEvent, onRetry, onComment, onError, onLastEventId, onEmptyBlock, maxEventSize = 8388608 } = options
 
   let decoder: TextDecoder | undefined
   let ascii = true
@@ -101,6 +111,9 @@ export function createParser(options: ParserOptions): Parser {
   let hasData = false
   let type = ''
   let id: string | undefined
+  // spec: the last event ID buffer (set by `id` fields) and the last event ID string (set from the
+  // buffer when a block ends: what a reconnect resumes from).
+  let buffer = ''
   let lastEventId = ''
   let dropping = false
   let generation = 0
@@ -115,11 +128,13 @@ export function createParser(options: ParserOptions): Parser {
   }
 
   function dispatch(): void {
-    // spec: Initialize event's type attribute to "message" […] If the event type buffer has a value
-    // other than the empty string, change the type of the newly created event to equal the value of
-    // the event type buffer. […] Set the last event ID string of the event source to the value of
-    // the last event ID buffer.
-    const event: EventSourceMessage = { type: type || 'message', data, id, lastEventId }
+    // spec: Set the last event ID string of the event source to the value of the last event ID
+    // buffer. […] Initialize event's type attribute to "message" […] If the event type buffer has a
+    // value other than the empty string, change the type of the newly created event to equal the
+    // value of the event type buffer.
+    lastEventId = buffer
+    const block = type
+    const event: EventSourceMessage = { type: block || 'message', data, id, lastEventId }
     // spec: Set the data buffer and the event type buffer to the empty string.
     type = ''
     id = undefined
@@ -130,8 +145,10 @@ export function createParser(options: ParserOptions): Parser {
     } else {
       // spec: If the data buffer is an empty string, set the data buffer and the event type buffer
       // to the empty string and return.
+      const dropped = dropping
       dropping = false
       if (event.id !== undefined) onLastEventId?.(lastEventId)
+      else if (!dropped) onEmptyBlock?.(block)
     }
   }
 
@@ -147,7 +164,7 @@ export function createParser(options: ParserOptions): Parser {
       case 'id':
         // spec: If the field value does not contain U+0000 NULL, then set the last event ID buffer to
         // the field value. Otherwise, ignore the field.
-        if (value.indexOf('\0') === -1) id = lastEventId = value
+        if (value.indexOf('\0') === -1) id = buffer = value
         break
       case 'retry':
         // spec: If the field value consists of only ASCII digits, then interpret the field value as
@@ -321,12 +338,13 @@ export function createParser(options: ParserOptions): Parser {
     end() {
       // spec: Once the end of the file is reached, any pending data must be discarded. (If the file
       // ends in the middle of an event, before the final empty line, the incomplete event is not
-      // dispatched.)
+      // dispatched.) Its id field goes with it.
       clear()
+      buffer = lastEventId
     },
     reset(initial = '') {
       clear()
-      lastEventId = initial
+      buffer = lastEventId = initial
     },
     get lastEventId() {
       return lastEventId

@@ -23,6 +23,9 @@ export interface SubwireEvent<T = string, K extends string = string> {
   readonly transport: TransportName
 }
 
+/** Every event of an event map, as a union discriminated on `type`. */
+export type EventOf<M extends EventMap> = { [K in keyof M & string]: SubwireEvent<M[K], K> }[keyof M & string]
+
 /** The payload of a `'state'` event. */
 export interface StateChange {
   readonly state: State
@@ -36,6 +39,21 @@ export interface StateChange {
   readonly error?: SubwireError | undefined
   /** With `reconnecting`: no timer runs; the next attempt waits for the page to be online, visible or shown again. */
   readonly waitingFor?: 'online' | 'visible' | 'pageshow' | undefined
+  /**
+   * How this subscription gets its events: `'own'` (its own connection), `'page'` (a connection
+   * shared with other subscriptions of this page), `'leader'` (this tab holds the connection
+   * other tabs share) or `'follower'` (another tab holds it).
+   */
+  readonly shared?: 'own' | 'page' | 'leader' | 'follower' | undefined
+}
+
+/** What an `'open'` listener receives. */
+export interface OpenInfo {
+  readonly transport: TransportName
+  /** The HTTP status of the response that opened the connection (HTTP transports). */
+  readonly status?: number | undefined
+  /** Its response headers (HTTP transports; cross-origin, only those the server exposes). */
+  readonly headers?: Headers | undefined
 }
 
 /** A value, or a function returning it (sync or async) that is called on every connect and every poll. */
@@ -52,7 +70,7 @@ export interface RetryOptions {
    */
   initialDelay?: number
   /**
-   * Upper bound of the computed delay, in ms (server hints may exceed it).
+   * Upper bound of the computed delay, in ms. A server's hint may ask for more, up to one hour.
    * @default 30000
    */
   maxDelay?: number
@@ -78,8 +96,54 @@ export interface RetryOptions {
   resetAfter?: number
 }
 
-/** A custom retry policy: the delay in ms before attempt `attempt` (0-based), or `false` to stop. */
-export type RetryFunction = (attempt: number, error: SubwireError | undefined) => number | false
+/** What a {@link RetryFunction} is told besides the attempt and the error. */
+export interface RetryInfo {
+  /** The server's say on the delay, in ms (`Retry-After`, the SSE `retry` field, WebSocket 1012/1013), bounded to one hour. */
+  readonly hint: number | undefined
+  /** Milliseconds of failing in a row so far. */
+  readonly elapsed: number
+}
+
+/**
+ * A custom retry policy: the delay in ms before attempt `attempt` (0-based), or `false` to stop.
+ * A delay is bounded to what `setTimeout` can wait; anything but a number or `false` falls back to
+ * the built-in policy.
+ */
+export type RetryFunction = (attempt: number, error: SubwireError | undefined, info: RetryInfo) => number | false
+
+/**
+ * What to do with an HTTP status: `retry` the same transport with backoff, `fallback` to the next
+ * transport, `fatal` (close the subscription), or `empty` (a poll's "nothing new yet": poll again).
+ */
+export type StatusAction = 'retry' | 'fallback' | 'fatal' | 'empty'
+
+/** One event as a {@link Parse} function returns it. */
+export interface ParsedEvent {
+  /** The data. A string is delivered as it is; anything else as its JSON text (so `decode: 'json'` gives it back). Absent: no event, only `id`/`retry`. */
+  data?: unknown
+  /** The event type; `'message'` when absent. */
+  type?: string | undefined
+  /** The event's id: the resume point moves to it. */
+  id?: string | number | undefined
+  /** The server's reconnect delay, in ms. */
+  retry?: number | undefined
+}
+
+/** What a {@link Parse} function is told about the text it reads. */
+export interface ParseInfo {
+  readonly transport: TransportName
+  /** The response status (polling transports). */
+  readonly status?: number | undefined
+  /** The response headers (polling transports), e.g. to read a cursor from `ETag`. */
+  readonly headers?: Headers | undefined
+}
+
+/**
+ * Reads one WebSocket frame or one polling response body in a server's own format. Return an event,
+ * an array of events (empty: nothing new), or `null`/`undefined` for a frame that only keeps the
+ * connection alive. Throw for text that is not this format: it is reported as a `ProtocolError`.
+ */
+export type Parse = (text: string, info: ParseInfo) => ParsedEvent | ParsedEvent[] | null | undefined
 
 /** The browser objects subwire touches. Every one can be replaced, e.g. in tests or other runtimes. */
 export interface Env {
@@ -94,7 +158,7 @@ export interface Env {
   now(): number
   /** A number in [0, 1). */
   random(): number
-  /** Where page lifecycle events arrive: `online`, `offline`, `visibilitychange`, `pagehide`, `pageshow`. */
+  /** Where page lifecycle events arrive: `online`, `offline`, `visibilitychange`, `pagehide`, `pageshow`, `freeze`. */
   window: EventTarget | undefined
   /** `navigator.onLine` (true when unknown). */
   online(): boolean
@@ -102,4 +166,45 @@ export interface Env {
   hidden(): boolean
   /** Where the working transport is remembered between page loads: localStorage, else an in-memory map. */
   storage: Pick<Storage, 'getItem' | 'setItem'>
+  /** `navigator.locks`, to choose the tab that holds a connection shared across tabs. */
+  locks: LockManager | undefined
+  /** `BroadcastChannel`, to pass a shared connection's events to the other tabs. */
+  BroadcastChannel: typeof BroadcastChannel | undefined
+}
+
+/**
+ * One record of the `log` option: what subwire did, on which transport, and why (`error`). The
+ * `type` says what happened: `connect` (an attempt starts), `proven` (it delivered an event or a
+ * heartbeat), `open` (accepted and quiet, kept after its check), `remember` (stored as the
+ * endpoint's transport), `check` (a second opinion on the next transport), `fallback` (to the next
+ * transport), `retry` (after `delay`), `timeout`, `probe` (a better transport tried on the side),
+ * `upgrade` (moving up to it), `pause` (`waitingFor` the page), `resume`, `close`.
+ * Records never hold header values, query values or event data.
+ */
+export interface LogRecord {
+  readonly type:
+    | 'connect'
+    | 'proven'
+    | 'open'
+    | 'remember'
+    | 'check'
+    | 'fallback'
+    | 'retry'
+    | 'timeout'
+    | 'probe'
+    | 'upgrade'
+    | 'pause'
+    | 'resume'
+    | 'close'
+    | 'share'
+  /** The transport concerned. */
+  readonly transport?: TransportName | undefined
+  /** The delay chosen, in ms (`retry`). */
+  readonly delay?: number | undefined
+  /** The error that caused it. */
+  readonly error?: SubwireError | undefined
+  /** What a paused connection waits for (`pause`). */
+  readonly waitingFor?: StateChange['waitingFor']
+  /** How this tab takes part in a shared connection (`share`). */
+  readonly shared?: StateChange['shared']
 }

@@ -1,9 +1,4 @@
-// Pure URL helpers: resolve against the page, add query parameters, switch to ws(s):.
-
-/** Resolve `url` against `base` (the page URL), or return it as is when it is already absolute. */
-export function resolveUrl(url: string, base: string | undefined): URL {
-  return new URL(url, base)
-}
+// Pure URL helpers: add query parameters, switch to ws(s):, compare origins.
 
 /** Add `params` (undefined values skipped) to `url`. */
 export function withParams(url: URL | string, params: Record<string, string | undefined>): string {
@@ -21,9 +16,8 @@ export function toWebSocketUrl(url: string): string {
 }
 
 export function isSameOrigin(url: string, page: string | undefined): boolean {
-  if (!page) return false
   try {
-    return new URL(url).origin === new URL(page).origin
+    return !!page && new URL(url).origin === new URL(page).origin
   } catch {
     return false
   }

@@ -1,47 +1,61 @@
-// WebSocket: text frames carry SSE field syntax (or JSON when the frame starts with `{` or `[`);
-// binary frames are UTF-8 bytes of the same SSE stream. The resume id travels as a query
-// parameter, because browsers cannot set headers on a WebSocket.
-import { ConnectionError, type SubwireError } from '../errors'
-import { toWebSocketUrl, withParams } from '../url'
+// WebSocket: each text frame is read as the `frames` option says (SSE field syntax, JSON
+// envelopes, or one message per frame) or by `parse`; binary frames are UTF-8 bytes of an SSE
+// stream (or text for `parse` and the json/text modes). The resume id travels as a query
+// parameter, because browsers cannot set headers on a WebSocket; `handshake` messages go out
+// after every open.
+import { bound } from '../backoff'
+import { ConnectionError, SubwireError } from '../errors'
+import { toWebSocketUrl } from '../url'
 import { createFrames } from './frames'
 import { toError } from './http'
 import type { Transport } from './types'
 
 export const websocket: Transport = (context, sink) => {
+  const { env, options } = context
   const frames = createFrames(context, sink)
+  const bytesAreSse = !options.parse && (options.frames === 'auto' || options.frames === 'sse')
   let socket: WebSocket | undefined
   let done = false
   let opened = false
 
   // Reports at most once; after close() the socket's late events change nothing.
-  const finish = (error?: SubwireError) => done || ((done = true), sink.close(error))
+  const finish = (error?: SubwireError) => done || ((done = true), frames.end(), sink.close(error))
 
   context
-    .url()
+    .url(true)
     .then((url) => {
       if (done) return
-      const WS = context.env.WebSocket!
-      const id = context.lastEventId()
-      const s = (socket = new WS(toWebSocketUrl(withParams(url, { [context.lastEventIdParam]: id || undefined }))))
+      const s = (socket = new env.WebSocket!(toWebSocketUrl(url), options.protocols))
       s.binaryType = 'arraybuffer'
       s.onopen = () => {
+        if (done) return
         opened = true
         sink.open()
+        if (done || !options.handshake) return
+        let messages: string | string[] | undefined
+        try {
+          messages = options.handshake({ lastEventId: context.lastEventId() })
+        } catch (cause) {
+          return finish(new SubwireError('provider', `the handshake function failed: ${cause}`, 'websocket', true, cause))
+        }
+        if (!done) for (const message of [messages ?? []].flat()) s.send(message)
       }
       s.onmessage = ({ data }: MessageEvent) => {
         if (done) return
         sink.activity()
-        if (typeof data !== 'string') frames.sse(new Uint8Array(data as ArrayBuffer))
-        else if (data[0] === '{' || data[0] === '[') frames.json(data)
-        else frames.sse(data)
+        if (typeof data === 'string') frames.frame(data)
+        else if (bytesAreSse) frames.stream(new Uint8Array(data as ArrayBuffer))
+        else frames.frame(new TextDecoder().decode(data as ArrayBuffer))
       }
       s.onclose = ({ code, reason }: CloseEvent) =>
-        // A clean close (1000, 1001) ends the stream like an SSE response that ended: reconnect.
         finish(
+          // A clean close (1000, 1001) ends the stream like an SSE response that ended.
           opened && (code === 1000 || code === 1001)
             ? undefined
             : new ConnectionError(
-                opened ? `closed with code ${code}${reason ? ` (${reason})` : ''}` : 'could not connect (upgrade refused or network error)',
+                opened
+                  ? `closed with code ${code}${reason ? ` (${reason.slice(0, 120)})` : ''}`
+                  : 'could not connect (upgrade refused, blocked by a proxy, or a network error): is the server up, and does it accept WebSocket at this URL?',
                 'websocket',
                 code,
                 undefined,
@@ -53,18 +67,24 @@ export const websocket: Transport = (context, sink) => {
 
   return {
     close() {
+      if (done) return
       done = true
-      socket?.close(1000)
+      frames.end()
+      if (socket) {
+        socket.onopen = socket.onmessage = socket.onclose = null
+        socket.close(1000)
+      }
     },
   }
 }
 
 /**
  * The server's say on the next delay: 1012 (Service Restart) means come back soon; 1013 (Try Again
- * Later) means wait, as many seconds as the close reason says when it is a number, else 5 s.
+ * Later) means wait, as many seconds as the close reason says when it is a number (at most one
+ * hour), else 5 s.
  */
 function serverDelay(code: number, reason: string): number | undefined {
   if (code === 1012) return 1000
-  if (code === 1013) return /^\d+$/.test(reason) ? parseInt(reason, 10) * 1000 : 5000
+  if (code === 1013) return /^\d+$/.test(reason) ? bound(Number(reason) * 1000) : 5000
   return undefined
 }

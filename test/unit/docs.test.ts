@@ -45,7 +45,7 @@ describe('docs/api.md', () => {
   })
 
   it.each([
-    ['src/subscription.ts', 'SubscribeOptions'],
+    ['src/options.ts', 'SubscribeOptions'],
     ['src/types.ts', 'RetryOptions'],
   ])('documents every member of %s %s with its default', (file, name) => {
     const members = membersOf(file, name)

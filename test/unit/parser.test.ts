@@ -135,14 +135,29 @@ describe('createParser', () => {
     expect(got).toEqual([ev('fresh', { lastEventId: '42' })])
   })
 
-  it('end() keeps the last event id for the next connection but drops the unfinished block', () => {
+  it('end() keeps the last event id for the next connection but drops the unfinished block, its id included', () => {
     const got: EventSourceMessage[] = []
     const parser = createParser({ onEvent: (e) => got.push(e) })
     parser.feed('id: 9\ndata: a\n\nid: 10\ndata: b\n')
+    // Before the block ends, its id is only in the buffer: the value to resume from is still 9.
+    expect(parser.lastEventId).toBe('9')
     parser.end()
     parser.feed('data: c\n\n')
-    expect(got.map((e) => e.data)).toEqual(['a', 'c'])
-    expect(parser.lastEventId).toBe('10')
+    expect(got.map((e) => [e.data, e.lastEventId])).toEqual([
+      ['a', '9'],
+      ['c', '9'],
+    ])
+    // Event 10 was never dispatched: resuming from 10 would lose it.
+    expect(parser.lastEventId).toBe('9')
+  })
+
+  it('reports blocks without data and without an id through onEmptyBlock (keepalives)', () => {
+    const empty: string[] = []
+    const moved: string[] = []
+    const parser = createParser({ onEvent: () => {}, onEmptyBlock: (type) => empty.push(type), onLastEventId: (id) => moved.push(id) })
+    parser.feed(': ping\n\nevent: ping\n\nid: 3\n\ndata: x\n\n\n')
+    expect(empty).toEqual(['', 'ping', ''])
+    expect(moved).toEqual(['3'])
   })
 
   describe('maxEventSize', () => {

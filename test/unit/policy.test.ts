@@ -1,55 +1,119 @@
 import { describe, expect, it } from 'vitest'
-import { nextDelay, parseRetryAfter, policyOf } from '../../src/backoff'
+import { MAX_HINT, MAX_TIMER, bound, createBackoff, delayFor, parseRetryAfter, policyOf } from '../../src/backoff'
 import { classify } from '../../src/classify'
 import { ConnectionError, DecodeError, HttpError, ProtocolError, SubwireError, TimeoutError } from '../../src/errors'
 
 const policy = policyOf({ initialDelay: 1000, maxDelay: 30000, factor: 2 })
+const top = () => 0.999999
+const bottom = () => 0
 
-describe('nextDelay', () => {
+describe('delayFor', () => {
   it('grows exponentially with full jitter and stops at maxDelay', () => {
-    const top = [0, 1, 2, 3, 4, 5, 6, 7].map((a) => nextDelay(policy, undefined, a, 0, undefined, undefined, undefined, () => 0.999999))
-    expect(top).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000])
-    const bottom = [0, 3, 7].map((a) => nextDelay(policy, undefined, a, 0, undefined, undefined, undefined, () => 0))
-    expect(bottom).toEqual([0, 0, 0])
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map((a) => delayFor(policy, a, undefined, top))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000])
+    expect([0, 3, 7].map((a) => delayFor(policy, a, undefined, bottom))).toEqual([0, 0, 0])
   })
 
   it('keeps every jittered delay inside [0, cap]', () => {
     let seed = 1
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647)
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647
     for (let attempt = 0; attempt < 12; attempt++) {
       const cap = Math.min(30000, 1000 * 2 ** attempt)
       for (let k = 0; k < 200; k++) {
-        const d = nextDelay(policy, undefined, attempt, 0, undefined, undefined, undefined, random) as number
+        const d = delayFor(policy, attempt, undefined, random)
         expect(d).toBeGreaterThanOrEqual(0)
         expect(d).toBeLessThanOrEqual(cap)
       }
     }
   })
 
-  it('takes the SSE retry field as the base, with jitter on top', () => {
-    expect(nextDelay(policy, undefined, 0, 0, undefined, 5000, undefined, () => 0)).toBe(5000)
-    expect(nextDelay(policy, undefined, 0, 0, undefined, 5000, undefined, () => 1)).toBe(7500)
-    expect(nextDelay(policy, undefined, 1, 0, undefined, 5000, undefined, () => 0)).toBe(10000)
-    // A retry above maxDelay is honoured: the server knows best.
-    expect(nextDelay(policy, undefined, 3, 0, undefined, 60000, undefined, () => 0)).toBe(60000)
+  it("takes a server's hint as the minimum of the first retry, with jitter on top", () => {
+    expect(delayFor(policy, 0, 5000, bottom)).toBe(5000)
+    expect(delayFor(policy, 0, 5000, () => 1)).toBe(7500)
+    // A hint above maxDelay is honoured (it is bounded to one hour where it is read).
+    expect(delayFor(policy, 3, 60000, bottom)).toBe(60000)
   })
 
-  it('lets a one-shot hint (Retry-After, 1013) win, with jitter on top', () => {
-    expect(nextDelay(policy, undefined, 5, 0, undefined, undefined, 2000, () => 0)).toBe(2000)
-    expect(nextDelay(policy, undefined, 5, 0, undefined, undefined, 2000, () => 1)).toBe(3000)
-    expect(nextDelay(policy, undefined, 0, 0, undefined, undefined, 0, () => 1)).toBe(100)
+  it('grows a repeated hint as the policy does, so "0" or "1 s" again and again makes no storm', () => {
+    // Retry-After: 0, retry: 0, an HTTP date in the past: the first retry is quick, then it grows.
+    expect([0, 1, 2, 3, 4, 5].map((a) => delayFor(policy, a, 0, bottom))).toEqual([0, 2000, 4000, 8000, 16000, 30000])
+    // WebSocket 1012 (about a second), repeated.
+    expect([0, 1, 2, 3].map((a) => delayFor(policy, a, 1000, bottom))).toEqual([1000, 2000, 4000, 8000])
+    // A 5 s hint grows from 5 s.
+    expect(delayFor(policy, 1, 5000, bottom)).toBe(10000)
+    // Jitter on top of a zero hint: at least 100 ms of spread.
+    expect(delayFor(policy, 0, 0, () => 1)).toBe(100)
   })
 
-  it('gives up after maxAttempts or maxElapsed', () => {
-    const limited = policyOf({ maxAttempts: 3, maxElapsed: 10000 })
-    expect(nextDelay(limited, undefined, 2, 0, undefined, undefined, undefined, () => 0)).toBe(0)
-    expect(nextDelay(limited, undefined, 3, 0, undefined, undefined, undefined, () => 0)).toBe(false)
-    expect(nextDelay(limited, undefined, 0, 10000, undefined, undefined, undefined, () => 0)).toBe(false)
+  it('never returns more than setTimeout can wait', () => {
+    expect(delayFor(policyOf({ maxDelay: MAX_TIMER }), 0, MAX_HINT, () => 1)).toBeLessThanOrEqual(MAX_TIMER)
+    expect(delayFor(policy, 1000, undefined, top)).toBe(30000)
+  })
+})
+
+describe('bound', () => {
+  it.each([
+    [0, 0],
+    [-5, 0],
+    [2500, 2500],
+    [1e12, MAX_HINT],
+    [Infinity, MAX_HINT],
+    [Number('9'.repeat(400)), MAX_HINT],
+    [NaN, undefined],
+  ])('bounds a server delay of %s to %s', (input, output) => {
+    expect(bound(input)).toBe(output)
+  })
+})
+
+describe('createBackoff', () => {
+  const error = new ConnectionError('x', 'websocket')
+
+  it('counts failures, gives up after maxAttempts or maxElapsed, and starts again after a healthy connection', () => {
+    const backoff = createBackoff(policyOf({ maxAttempts: 3, maxElapsed: 10000 }), undefined, bottom, () => {})
+    expect([backoff.failed(0, error, undefined), backoff.failed(10, error, undefined), backoff.failed(20, error, undefined)]).toEqual([0, 0, 0])
+    expect(backoff.attempt).toBe(3)
+    expect(backoff.failed(30, error, undefined)).toBe(false)
+    // A connection healthy for less than resetAfter does not reset…
+    backoff.healthy(100, 4000)
+    expect(backoff.attempt).toBe(3)
+    // …one healthy for resetAfter does.
+    backoff.healthy(100, 5100)
+    expect(backoff.attempt).toBe(0)
+    const elapsed = createBackoff(policyOf({ maxElapsed: 10000 }), undefined, bottom, () => {})
+    expect(elapsed.failed(0, error, undefined)).toBe(0)
+    expect(elapsed.failed(10000, error, undefined)).toBe(false)
   })
 
-  it('uses a custom function when given', () => {
-    expect(nextDelay(policy, (attempt) => (attempt < 2 ? attempt * 10 : false), 1, 0, undefined, undefined, undefined, Math.random)).toBe(10)
-    expect(nextDelay(policy, () => false, 0, 0, undefined, undefined, undefined, Math.random)).toBe(false)
+  it('applies maxAttempts to hinted failures too (Retry-After: 0 included)', () => {
+    const backoff = createBackoff(policyOf({ maxAttempts: 2 }), undefined, bottom, () => {})
+    expect(backoff.failed(0, error, 0)).toBe(0)
+    expect(backoff.failed(1, error, 0)).toBe(2000)
+    expect(backoff.failed(2, error, 0)).toBe(false)
+  })
+
+  it('asks a custom function, telling it the hint and the time spent failing, and bounds its answer', () => {
+    const seen: unknown[] = []
+    const backoff = createBackoff(policy, (attempt, e, info) => (seen.push([attempt, e, info]), attempt < 2 ? attempt * 1e12 : false), bottom, () => {})
+    expect(backoff.failed(100, error, 3000)).toBe(0)
+    expect(backoff.failed(600, error, undefined)).toBe(MAX_TIMER)
+    expect(backoff.failed(900, error, undefined)).toBe(false)
+    expect(seen).toEqual([
+      [0, error, { hint: 3000, elapsed: 0 }],
+      [1, error, { hint: undefined, elapsed: 500 }],
+      [2, error, { hint: undefined, elapsed: 800 }],
+    ])
+  })
+
+  it('falls back to the policy when the custom function throws or answers something else than a delay', () => {
+    const reported: unknown[] = []
+    const throwing = createBackoff(policy, () => {
+      throw new Error('bug')
+    }, top, (e) => reported.push(e))
+    expect(throwing.failed(0, error, undefined)).toBe(1000)
+    expect(reported).toHaveLength(1)
+    const nan = createBackoff(policy, () => NaN, top, () => {})
+    expect(nan.failed(0, error, undefined)).toBe(1000)
+    const negative = createBackoff(policy, () => -50, top, () => {})
+    expect(negative.failed(0, error, undefined)).toBe(0)
   })
 })
 
@@ -59,6 +123,10 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('120', now)).toBe(120000)
     expect(parseRetryAfter('Sun, 22 Nov 2026 10:00:30 GMT', now)).toBe(30000)
     expect(parseRetryAfter('Sun, 22 Nov 2026 09:00:00 GMT', now)).toBe(0)
+    // Bounded to one hour: a huge value never overflows setTimeout.
+    expect(parseRetryAfter('3000000', now)).toBe(MAX_HINT)
+    expect(parseRetryAfter('9'.repeat(400), now)).toBe(MAX_HINT)
+    expect(parseRetryAfter('Sun, 22 Nov 2099 10:00:30 GMT', now)).toBe(MAX_HINT)
     expect(parseRetryAfter('soon', now)).toBeUndefined()
     expect(parseRetryAfter(null, now)).toBeUndefined()
   })
@@ -66,7 +134,10 @@ describe('parseRetryAfter', () => {
 
 describe('classify', () => {
   it.each([
-    ['a clean end of stream', undefined, true, 'retry'],
+    ['a clean end of stream after the connection worked', undefined, true, 'retry'],
+    ['a clean end before it ever worked (an empty 200, a WebSocket closed before any byte)', undefined, false, 'fallback'],
+    ['a provider failure (a token service down), never a transport failure', new SubwireError('provider', 'down', 'eventsource', true), false, 'retry'],
+    ['a configuration that cannot work', new SubwireError('config', 'bad', 'eventsource', false), false, 'fatal'],
     ['204 from the server (stop)', new HttpError(204, 'eventsource'), true, 'fatal'],
     ['401', new HttpError(401, 'longpoll'), false, 'fatal'],
     ['403', new HttpError(403, 'poll'), false, 'fatal'],
@@ -84,5 +155,12 @@ describe('classify', () => {
     ['a buffering proxy, even on a proven stream', new SubwireError('buffered', 'bursts', 'eventsource', true), true, 'fallback'],
   ] as const)('%s → %s', (_name, error, proven, decision) => {
     expect(classify(error, proven)).toBe(decision)
+  })
+
+  it('lets the statuses option decide per status', () => {
+    expect(classify(new HttpError(410, 'longpoll'), true, { 410: 'retry' })).toBe('retry')
+    expect(classify(new HttpError(500, 'longpoll'), true, { 500: 'fatal' })).toBe('fatal')
+    expect(classify(new HttpError(408, 'longpoll'), true, { 408: 'empty' })).toBe('retry')
+    expect(classify(new HttpError(404, 'longpoll'), true, {})).toBe('fallback')
   })
 })

@@ -62,6 +62,7 @@ function start(options: SubscribeOptions = {}) {
   const sub = subscribe(URL_, {
     transports: ['websocket'],
     retry: { initialDelay: 1000, maxDelay: 30000, factor: 2, resetAfter: 5000 },
+    share: false,
     ...options,
     env: {
       WebSocket: FakeSocket as unknown as typeof WebSocket,
@@ -112,6 +113,8 @@ describe('attempt counter and backoff', () => {
     const { sub, states } = start()
     await tick()
     last().open()
+    // 'open' means proven: the socket opened and delivered something (here a heartbeat comment).
+    last().send(': hi\n\n')
     last().drop(1011, 'oops')
     sub.close()
     expect(states.map((s) => [s.state, s.transport, s.attempt, s.delay, s.error?.name])).toEqual([
@@ -122,7 +125,7 @@ describe('attempt counter and backoff', () => {
     ])
   })
 
-  it('waits the WebSocket 1013 reason in seconds, plus jitter, and 1012 about a second', async () => {
+  it('waits the WebSocket 1013 reason in seconds, plus jitter, and 1012 about a second, growing when it repeats', async () => {
     const { sub, states } = start()
     await tick()
     last().open()
@@ -133,7 +136,9 @@ describe('attempt counter and backoff', () => {
     last().open()
     last().send('data: x\n\n')
     last().drop(1012)
-    expect(states.at(-1)!.delay).toBe(1000 + 0.5 * 500)
+    // The second failure in a row (the connection lived for less than resetAfter): the server's
+    // 1 s grows as the policy does, to 2 s, plus jitter.
+    expect(states.at(-1)!.delay).toBe(2000 + 0.5 * 1000)
     sub.close()
   })
 })
@@ -246,6 +251,8 @@ describe('page lifecycle', () => {
     const { sub, errors } = start({ heartbeatTimeout: 1000 })
     await tick()
     last().open()
+    // The server sends heartbeats: from now on silence means a dead connection.
+    last().send(': heartbeat\n\n')
     last().send('id: 0\ndata: x\n\n')
     const armed = vi.getTimerCount()
     // Activity every 600 ms keeps it alive, and adds no timers.
@@ -275,69 +282,92 @@ describe('page lifecycle', () => {
     const { sub } = start()
     await tick()
     sub.close()
-    expect(added.sort()).toEqual(['offline', 'online', 'pagehide', 'pageshow', 'visibilitychange'])
+    expect(added.sort()).toEqual(['freeze', 'offline', 'online', 'pagehide', 'pageshow', 'resume', 'visibilitychange'])
     expect(removed.sort()).toEqual(added.sort())
   })
 })
 
 describe('negotiation', () => {
-  // Long polling that answers the first request with events and then holds for 20 s.
-  function longpollServer(events = 'id: 1\ndata: a\n\nid: 2\ndata: b\n\n') {
+  /**
+   * A long-poll server with a replay log: a request answers at once with the events after its
+   * lastEventId, else holds for 20 s and answers 204. `publish` adds an event and wakes held polls.
+   */
+  function longpollServer(initial: Array<[string, string]> = [['1', 'a'], ['2', 'b']]) {
+    const log = [...initial]
     const ids: Array<string | null> = []
+    const waiting = new Set<() => void>()
+    const after = (last: string | null) => log.slice(last ? log.findIndex(([id]) => id === last) + 1 : 0)
     server.use(
       http.get(URL_, async ({ request }) => {
-        const url = new URL(request.url)
-        ids.push(url.searchParams.get('lastEventId'))
-        if (ids.length === 1) return new HttpResponse(events, { headers: { 'content-type': 'text/event-stream' } })
-        await new Promise((r) => setTimeout(r, 20000))
-        return new HttpResponse(null, { status: 204 })
+        const last = new URL(request.url).searchParams.get('lastEventId')
+        ids.push(last)
+        if (!after(last).length) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 20000)
+            waiting.add(() => {
+              clearTimeout(timer)
+              resolve()
+            })
+          })
+        }
+        const batch = after(last)
+        if (!batch.length) return new HttpResponse(null, { status: 204 })
+        return new HttpResponse(batch.map(([id, data]) => `id: ${id}\ndata: ${data}\n\n`).join(''), {
+          headers: { 'content-type': 'text/event-stream' },
+        })
       }),
     )
-    return ids
+    return {
+      ids,
+      publish(id: string, data: string) {
+        log.push([id, data])
+        for (const wake of waiting) wake()
+        waiting.clear()
+      },
+    }
   }
 
-  it('falls back when the WebSocket opens but stays silent, and remembers the transport that worked', async () => {
+  it('falls back when the WebSocket opens but stays silent while the next transport delivers, and remembers it', async () => {
     longpollServer()
     const { sub, states, events } = start({ transports: ['websocket', 'longpoll'], connectTimeout: 3000 })
     await tick()
     last().open()
     await tick(3000)
     await vi.waitFor(() => expect(events).toEqual(['a@longpoll', 'b@longpoll']))
-    expect(states.map((s) => `${s.state}:${s.transport}`).slice(0, 4)).toEqual([
-      'connecting:websocket',
-      'open:websocket',
-      'connecting:longpoll',
-      'open:longpoll',
-    ])
+    // The WebSocket never proved itself, so it never was 'open'.
+    expect(states.map((s) => `${s.state}:${s.transport}`).slice(0, 3)).toEqual(['connecting:websocket', 'connecting:longpoll', 'open:longpoll'])
     expect(storage.map.get('subwire:http://localhost/events')).toMatch(/^longpoll \d+$/)
     sub.close()
   })
 
-  it('starts on the remembered transport, then probes the better one and moves up without loss or doubles', async () => {
+  it('starts on the remembered transport, then probes the better one and moves up once both delivered the same event', async () => {
     storage.setItem('subwire:http://localhost/events', `longpoll ${Date.now() + 3600000}`)
-    const ids = longpollServer()
+    const lp = longpollServer()
     const { sub, states, events } = start({ transports: ['websocket', 'longpoll'], upgradeAfter: 60000 })
     await tick()
     expect(states[0]).toMatchObject({ state: 'connecting', transport: 'longpoll' })
     await vi.waitFor(() => expect(events).toHaveLength(2))
     expect(FakeSocket.all).toHaveLength(0)
     await tick(60000)
-    // The probe: a WebSocket on the side; the long poll goes on meanwhile.
+    // The probe: a WebSocket on the side, from the last id; the long poll goes on meanwhile.
     expect(FakeSocket.all).toHaveLength(1)
-    expect(sub.transport).toBe('longpoll')
     const probe = last()
+    expect(probe.resumeId).toBe('2')
     probe.open()
-    probe.send('id: 2\ndata: b\n\nid: 3\ndata: c\n\n')
-    // It proved itself: closed, and the subscription moves to websocket from the last id.
+    probe.send(': heartbeat\n\n')
+    expect(sub.transport).toBe('longpoll')
+    // A live event reaches both: the probe carries the same stream, with ids.
+    lp.publish('3', 'c')
+    await vi.waitFor(() => expect(events).toHaveLength(3))
+    probe.send('id: 3\ndata: c\n\n')
     expect(probe.closed).toBe(1000)
     await tick()
     expect(FakeSocket.all).toHaveLength(2)
-    expect(last().resumeId).toBe('2')
+    expect(last().resumeId).toBe('3')
     last().open()
-    last().send('id: 3\ndata: c\n\n')
-    expect(events).toEqual(['a@longpoll', 'b@longpoll', 'c@websocket'])
+    last().send('id: 4\ndata: d\n\n')
+    expect(events).toEqual(['a@longpoll', 'b@longpoll', 'c@longpoll', 'd@websocket'])
     expect(sub.transport).toBe('websocket')
-    expect(ids.length).toBeGreaterThanOrEqual(2)
     sub.close()
   })
 

@@ -35,9 +35,31 @@ describe('public types', () => {
     sub.on('open', (info) => expectTypeOf(info.transport).toEqualTypeOf<'websocket' | 'eventsource' | 'longpoll' | 'poll'>())
   })
 
-  it('iterates typed events', async () => {
-    const sub = subscribe<{ price: Tick }>('/events', { decode: 'json' })
-    for await (const event of sub) expectTypeOf(event).toEqualTypeOf<SubwireEvent<Tick, 'price'>>()
+  it('iterates typed events as a union discriminated on type', async () => {
+    const sub = subscribe<{ price: Tick; news: Article }>('/events', { decode: 'json' })
+    for await (const event of sub) {
+      expectTypeOf(event).toEqualTypeOf<SubwireEvent<Tick, 'price'> | SubwireEvent<Article, 'news'>>()
+      if (event.type === 'price') expectTypeOf(event.data).toEqualTypeOf<Tick>()
+      else expectTypeOf(event.data).toEqualTypeOf<Article>()
+    }
+  })
+
+  it('does not type data as objects when nothing decodes it', () => {
+    // @ts-expect-error -- without decode, data is the text the server sent
+    subscribe<{ price: Tick }>('/events')
+    // @ts-expect-error -- decode: 'text' is text too
+    subscribe<{ price: Tick }>('/events', { decode: 'text' })
+    const text = subscribe<{ price: string }>('/events')
+    text.on('price', (e) => expectTypeOf(e.data).toEqualTypeOf<string>())
+    const decoded = subscribe<{ price: number }>('/events', { decode: (data) => Number(data) })
+    decoded.on('price', (e) => expectTypeOf(e.data).toEqualTypeOf<number>())
+  })
+
+  it('takes one URL or a list of equivalent ones, and on() options', () => {
+    const sub = subscribe(['https://a.example/events', 'https://b.example/events'])
+    const controller = new AbortController()
+    expectTypeOf(sub.on('message', () => {}, { once: true, signal: controller.signal })).toEqualTypeOf<Unbind>()
+    expectTypeOf(sub.reconnect).toEqualTypeOf<() => void>()
   })
 
   it('rejects unknown options and transports', () => {

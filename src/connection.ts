@@ -1,0 +1,561 @@
+// The one state machine that owns a connection's life: which transport runs, the resume point,
+// proof and liveness, backoff, probes, page lifecycle and every timer. Transports only report;
+// subscriptions only listen. One connection can serve many subscriptions (see share.ts).
+//
+// Callback discipline: each transition finishes its bookkeeping (timers, handles, counters) before
+// any user code runs (listeners, providers, the retry function, log), and every timer is armed
+// through `arm()`, which refuses once the connection is closed, so user code that closes it midway
+// leaves nothing behind. Every callback of an attempt carries the attempt's epoch; a stale one is
+// ignored.
+import { createBackoff } from './backoff'
+import { classify } from './classify'
+import { ConnectionError, HttpError, ProtocolError, SubwireError, TimeoutError } from './errors'
+import { current, fallback, negotiation, probeFailed, probeTarget, proven, upgraded } from './negotiate'
+import type { Resolved } from './options'
+import type { EventSourceMessage } from './parser'
+import { recall, remember } from './remember'
+import type { OpenDetails, Transport, TransportContext, TransportHandle, TransportSink } from './transports/types'
+import type { LogRecord, OpenInfo, State, StateChange, TransportName } from './types'
+import { withParams } from './url'
+
+/** What a connection tells each subscription that listens to it. */
+export interface ConnectionListener {
+  message(message: EventSourceMessage, transport: TransportName): void
+  error(error: SubwireError): void
+  state(change: StateChange): void
+  open(info: OpenInfo): void
+}
+
+export interface Connection {
+  /** Start listening; `false` when the connection already closed. */
+  attach(listener: ConnectionListener): boolean
+  /** Stop listening; the connection closes when the last listener left (after `grace` ms). */
+  detach(listener: ConnectionListener): void
+  /** Drop the connection in use and connect again now, resuming from the last event id. */
+  reconnect(): void
+  /** An event type got a listener (native EventSource subscribes by name). */
+  listen(type: string): void
+  readonly state: State
+  readonly transport: TransportName | undefined
+  readonly lastEventId: string
+  readonly attempt: number
+  readonly waitingFor: StateChange['waitingFor']
+}
+
+/** Transport implementations by name, as exported by `subwire/core`. */
+export type Transports = Partial<Record<TransportName, Transport>>
+
+/** Page events that pause or resume a connection. */
+const PAGE_EVENTS = ['online', 'offline', 'visibilitychange', 'pagehide', 'pageshow', 'freeze', 'resume']
+
+/**
+ * The sleep watchdog: a timer every WATCH ms. When it fires more than WATCH + JUMP ms after the
+ * last one and nothing arrived meanwhile, the page was asleep (a hidden tab's throttled timers run
+ * at most about a minute late): the connection is not trusted and is replaced at once.
+ */
+const WATCH = 10000
+const JUMP = 60000
+/** Frames or bodies subwire cannot read, before proof, that fail a connection at once. */
+const MAX_UNREADABLE = 3
+/** Recent ids kept while a probe runs, to find the same event on both transports. */
+const RING = 64
+
+/** A listener threw: report it as the DOM does for event listeners, and go on. */
+export function report(error: unknown): void {
+  ;(globalThis as { reportError?: (e: unknown) => void }).reportError?.(error)
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~\w-]+$/
+const VALUE = /^[^\0\r\n\u0100-\uffff]*$/
+
+/** A provider's result as a record of strings; a `config` error names what is wrong with it. */
+async function provide(
+  provider: unknown,
+  headers: boolean,
+  name: TransportName,
+): Promise<Record<string, string>> {
+  let value: unknown
+  try {
+    value = typeof provider === 'function' ? await provider() : provider
+  } catch (cause) {
+    throw new SubwireError('provider', `the ${headers ? 'headers' : 'query'} function failed (${cause}); retrying with backoff`, name, true, cause)
+  }
+  const out: Record<string, string> = {}
+  for (const key in value as object) {
+    const text = (out[key] = String((value as Record<string, unknown>)[key]))
+    if (headers && !(TOKEN.test(key) && VALUE.test(text))) {
+      throw new SubwireError('config', `the headers option gave an invalid header "${key.slice(0, 40)}"`, name, false)
+    }
+  }
+  return out
+}
+
+const push = (ring: string[], id: string) => ring.push(id) > RING && ring.shift()
+
+export function createConnection(options: Resolved, implementations: Transports, grace: number, onClosed?: () => void): Connection {
+  const { env, order, log, connectTimeout, heartbeatTimeout, upgradeAfter, rememberFor, statuses } = options
+  const page = env.window
+  let remembered = rememberFor ? recall(env.storage, options.endpoint, env.now()) : undefined
+  const neg = negotiation(order, options.nodes.length, remembered)
+  const backoff = createBackoff(options.policy, options.customRetry, env.random, report)
+  let listeners: ConnectionListener[] = []
+  const types = new Set<string>()
+
+  let state: State = 'connecting'
+  let closed = false
+  let scheduled = false
+  let started = false
+  let listening = false
+  let lastEventId = options.lastEventId
+  let retryField: number | undefined
+  let waitingFor: StateChange['waitingFor']
+  let authRetried = false
+  let retryHinted = false
+  let epoch = 0
+  let timers: Record<'retry' | 'deadline' | 'heartbeat' | 'probe' | 'side' | 'watch' | 'grace', unknown> = {} as never
+
+  // The attempt in use (valid while its epoch is current).
+  let name: TransportName | undefined
+  let handle: TransportHandle | undefined
+  let details: OpenDetails | undefined
+  let acceptedAt: number | undefined
+  let openedAt: number | undefined
+  let real = false
+  let unreadable = 0
+  let lastActivity = 0
+
+  // A connection on the side: a probe of a better transport, or a check of the next one.
+  let side: 'probe' | 'check' | undefined
+  let sideIndex = 0
+  let sideEpoch = 0
+  let sideHandle: TransportHandle | undefined
+  let sideIds: string[] = []
+  let mainIds: string[] = []
+
+  const trace = (type: LogRecord['type'], transport = name, extra?: Partial<LogRecord>) => {
+    if (!log) return
+    try {
+      log({ type, transport, ...extra })
+    } catch (error) {
+      report(error)
+    }
+  }
+
+  /** Arm a timer, unless the connection is closed. */
+  const arm = (key: keyof typeof timers, fn: () => void, ms: number) => {
+    env.clearTimeout(timers[key])
+    timers[key] = closed ? undefined : env.setTimeout(fn, ms)
+  }
+  const clear = (...keys: Array<keyof typeof timers>) => {
+    for (const key of keys) {
+      env.clearTimeout(timers[key])
+      timers[key] = undefined
+    }
+  }
+
+  /** Tell every listener; stop as soon as the connection is closed. */
+  function emit(fn: (listener: ConnectionListener) => void): void {
+    for (const listener of listeners) {
+      if (closed) return
+      fn(listener)
+    }
+  }
+
+  const emitError = (error: SubwireError) => emit((l) => l.error(error))
+
+  function setState(next: State, extra?: Partial<StateChange>): void {
+    state = next
+    const change: StateChange = { state: next, transport: name ?? current(neg), attempt: backoff.attempt, ...extra }
+    emit((l) => l.state(change))
+  }
+
+  function contextOf(transport: TransportName): TransportContext {
+    return {
+      name: transport,
+      env,
+      options,
+      async url(withId) {
+        const params = await provide(options.query, false, transport)
+        return withParams(options.urls[transport] ?? options.nodes[neg.node]!, {
+          transport,
+          ...params,
+          [options.lastEventIdParam]: (withId && lastEventId) || undefined,
+        })
+      },
+      headers: () => provide(options.headers, true, transport),
+      lastEventId: () => lastEventId,
+      types: () => types,
+    }
+  }
+
+  function connect(): void {
+    timers.retry = undefined
+    if (closed) return
+    waitingFor = undefined
+    if (!env.online()) return pause('online')
+    if (options.pauseWhenHidden && env.hidden()) return pause('visible')
+    const my = ++epoch
+    name = current(neg)
+    handle = details = acceptedAt = openedAt = undefined
+    real = false
+    unreadable = 0
+    lastActivity = env.now()
+    trace('connect')
+    setState('connecting')
+    if (my !== epoch || closed) return
+    const live = () => my === epoch && !closed
+    const sink: TransportSink = {
+      open(info) {
+        if (!live()) return
+        acceptedAt = env.now()
+        details = info
+        if (info?.proven) confirm(true)
+      },
+      heartbeat() {
+        if (!live()) return
+        lastActivity = env.now()
+        confirm(true)
+        if (live() && heartbeatTimeout && !timers.heartbeat && !handle?.polls) arm('heartbeat', beat, heartbeatTimeout)
+      },
+      activity() {
+        if (live()) lastActivity = env.now()
+      },
+      event(message) {
+        if (!live()) return
+        lastActivity = env.now()
+        confirm(true)
+        if (!live()) return
+        // The hot path: transport → here → each subscription. No copies, no re-dispatch.
+        lastEventId = message.lastEventId
+        if (side === 'probe' && message.id) noteMain(message.id)
+        const transport = name!
+        emit((l) => l.message(message, transport))
+      },
+      id(value) {
+        if (!live()) return
+        confirm(true)
+        if (!live()) return
+        lastEventId = value
+        if (side === 'probe' && value) noteMain(value)
+      },
+      retry(ms) {
+        if (live()) retryField = ms
+      },
+      warn(error) {
+        if (!live()) return
+        unreadable++
+        emitError(error)
+        // A transport that sends only what subwire cannot read has failed, not proven itself.
+        if (live() && !real && unreadable >= MAX_UNREADABLE) ended(unreadableError())
+      },
+      close(error) {
+        if (live()) ended(error)
+      },
+    }
+    const created = implementations[name]!(contextOf(name), sink)
+    if (!live()) return created.close()
+    handle = created
+    arm('deadline', deadline, created.proofTimeout ?? connectTimeout)
+  }
+
+  const unreadableError = () => new ProtocolError(`sent nothing readable (is this the right endpoint? see the frames and parse options)`, name!, false)
+
+  /** The attempt proved itself (`proof`: an event, a heartbeat, an id) or is trusted after its check. */
+  function confirm(proof: boolean): void {
+    const my = epoch
+    if (proof && !real) {
+      real = true
+      proven(neg)
+      authRetried = false
+      if (rememberFor && remembered !== name) {
+        remember(env.storage, options.endpoint, (remembered = name!), env.now() + rememberFor)
+        trace('remember')
+      }
+    }
+    if (openedAt !== undefined) return
+    openedAt = env.now()
+    clear('deadline')
+    if (side === 'check') closeSide()
+    scheduleProbe()
+    trace(proof ? 'proven' : 'open')
+    setState('open')
+    const transport = name!
+    if (my === epoch) emit((l) => l.open({ transport, status: details?.status, headers: details?.headers }))
+  }
+
+  /** The attempt had its time to prove itself and did not. */
+  function deadline(): void {
+    if (closed || openedAt !== undefined) return
+    if (unreadable) return ended(unreadableError())
+    if (acceptedAt === undefined) {
+      trace('timeout')
+      return ended(new TimeoutError(`no answer within connectTimeout (${handle?.proofTimeout ?? connectTimeout} ms): a proxy may hold it, or the server is down`, name!))
+    }
+    // Accepted, then silent: a quiet server, or a proxy that starves this transport? The next
+    // transport gives a second opinion; a transport that proved itself here before is trusted.
+    if (neg.index + 1 < order.length && remembered !== name) startSide('check', neg.index + 1)
+    else confirm(false)
+  }
+
+  /** One heartbeat timer per connection, armed once its server sent a heartbeat; checked when it fires. */
+  function beat(): void {
+    timers.heartbeat = undefined
+    const idle = env.now() - lastActivity
+    if (idle < heartbeatTimeout) return arm('heartbeat', beat, heartbeatTimeout - idle)
+    trace('timeout')
+    ended(new TimeoutError(`silent for heartbeatTimeout (${heartbeatTimeout} ms) although its server sends heartbeats: dropped or cut by a proxy`, name!))
+  }
+
+  function scheduleProbe(): void {
+    if (!upgradeAfter || timers.probe || side || probeTarget(neg) === undefined) return
+    arm(
+      'probe',
+      () => {
+        timers.probe = undefined
+        const target = probeTarget(neg)
+        if (target !== undefined && openedAt !== undefined && !side) startSide('probe', target)
+      },
+      upgradeAfter * 2 ** Math.min(neg.failures, 5),
+    )
+  }
+
+  /**
+   * Open another transport on the side. A check (of the next transport, while the one in use is
+   * accepted but silent) succeeds by proving itself: the one in use is starved, so fall back. A
+   * probe (of a better transport) succeeds when it delivers an event the one in use delivered too,
+   * by id: it carries the same stream and can resume, so move up to it.
+   */
+  function startSide(purpose: 'probe' | 'check', index: number): void {
+    const transport = order[index]!
+    const my = ++sideEpoch
+    side = purpose
+    sideIndex = index
+    sideIds = []
+    mainIds = []
+    let withoutId = 0
+    trace(purpose, transport)
+    const end = (ok: boolean) => my === sideEpoch && settle(purpose, index, ok)
+    const seen = (id?: string) => {
+      if (purpose === 'check') return end(true)
+      if (!id) return ++withoutId >= 3 && end(false)
+      push(sideIds, id)
+      if (mainIds.includes(id)) end(true)
+    }
+    const nothing = () => {}
+    const created = implementations[transport]!(contextOf(transport), {
+      open: nothing,
+      activity: nothing,
+      retry: nothing,
+      heartbeat: () => purpose === 'check' && end(true),
+      event: (message) => seen(message.id),
+      id: seen,
+      warn: () => end(false),
+      close: () => end(false),
+    })
+    if (my !== sideEpoch || closed) return created.close()
+    sideHandle = created
+    arm('side', () => end(false), purpose === 'check' ? connectTimeout : 3 * connectTimeout)
+  }
+
+  function settle(purpose: 'probe' | 'check', index: number, ok: boolean): void {
+    closeSide()
+    if (purpose === 'check') {
+      if (ok) return ended(new TimeoutError(`accepted but silent for connectTimeout (${connectTimeout} ms) while ${order[index]} delivered: a proxy starves it`, name!))
+      return confirm(false)
+    }
+    if (!ok) {
+      probeFailed(neg)
+      return scheduleProbe()
+    }
+    upgraded(neg, index)
+    trace('upgrade', order[index])
+    stopAttempt()
+    connect()
+  }
+
+  /** The connection in use delivered `id` while a probe runs; settle outside this delivery when the probe had it too. */
+  function noteMain(id: string): void {
+    push(mainIds, id)
+    const my = sideEpoch
+    if (sideIds.includes(id)) arm('side', () => my === sideEpoch && settle('probe', sideIndex, true), 0)
+  }
+
+  function closeSide(): void {
+    sideEpoch++
+    side = undefined
+    clear('side')
+    sideHandle?.close()
+    sideHandle = undefined
+  }
+
+  /** End the attempt in use: clear its timers, close its side connection and its transport. */
+  function stopAttempt(): void {
+    const was = handle
+    epoch++
+    if (openedAt !== undefined) backoff.healthy(openedAt, env.now())
+    openedAt = handle = undefined
+    clear('retry', 'deadline', 'heartbeat', 'probe')
+    closeSide()
+    was?.close()
+  }
+
+  /** The attempt in use ended (its transport closed, or subwire gave up on it): what next? */
+  function ended(error: SubwireError | undefined): void {
+    const from = name!
+    const wasOpen = openedAt !== undefined
+    stopAttempt()
+    // Offline, every transport fails: that says nothing about them. Wait for the network.
+    if (!env.online()) {
+      if (error) emitError(error)
+      return closed ? undefined : pause('online')
+    }
+    let decision = classify(error, wasOpen, statuses)
+    // A 401 or 403 may be an expired token: ask the providers again once, at once, before giving up.
+    const status = (error as HttpError | undefined)?.status
+    const auth = (status === 401 || status === 403) && !authRetried && !statuses[status]
+    if (auth) {
+      authRetried = true
+      decision = 'retry'
+    }
+    if (decision === 'fatal') return finish(error)
+    if (decision === 'fallback') {
+      if (fallback(neg, error?.kind === 'buffered' ? 'longpoll' : undefined)) {
+        trace('fallback', from, { error })
+        if (error) emitError(error)
+        return closed ? undefined : connect()
+      }
+      // Every transport failed this way; an endpoint missing everywhere will not appear by waiting.
+      if (error instanceof HttpError && !error.retryable && !statuses[status!]) return finish(error)
+    }
+    const hint = (error as HttpError | ConnectionError | undefined)?.retryAfter ?? retryField
+    const delay = auth ? 0 : backoff.failed(env.now(), error, hint)
+    if (closed) return
+    if (delay === false) return finish(error ?? new ConnectionError('gave up reconnecting (retry said so)', from))
+    arm('retry', connect, delay)
+    retryHinted = hint !== undefined && !auth
+    trace('retry', from, { delay, error })
+    if (error) emitError(error)
+    if (!closed) setState('reconnecting', { delay, error })
+  }
+
+  /** Stop and wait for the page to be online, visible or shown again. */
+  function pause(reason: NonNullable<StateChange['waitingFor']>): void {
+    stopAttempt()
+    waitingFor = reason
+    trace('pause', name, { waitingFor: reason })
+    setState('reconnecting', { waitingFor: reason })
+  }
+
+  function onPage({ type }: Event): void {
+    if (closed) return
+    if (type === 'offline') {
+      // An open connection may well survive a short loss; one being set up or waited for stops.
+      if (state !== 'open') pause('online')
+    } else if (type === 'pagehide' || type === 'freeze') {
+      // Release the connection so the page can enter the back/forward cache or be frozen.
+      pause('pageshow')
+    } else if (type === 'visibilitychange' && env.hidden()) {
+      if (options.pauseWhenHidden) pause('visible')
+    } else if (
+      waitingFor === (type === 'visibilitychange' ? 'visible' : type === 'resume' ? 'pageshow' : type) ||
+      (timers.retry && !retryHinted && type !== 'pageshow' && type !== 'resume')
+    ) {
+      // Online again, visible again, back from the cache: whatever was waiting goes now (but a
+      // wait the server asked for is kept).
+      trace('resume')
+      stopAttempt()
+      connect()
+    }
+  }
+
+  function watch(last: number): void {
+    arm(
+      'watch',
+      () => {
+        const now = env.now()
+        watch(now)
+        if (now - last > WATCH + JUMP && lastActivity <= last && !waitingFor && state !== 'reconnecting') {
+          trace('resume')
+          stopAttempt()
+          connect()
+        }
+      },
+      WATCH,
+    )
+  }
+
+  function finish(error?: SubwireError): void {
+    if (closed) return
+    // Nothing is left behind: timers, transports, page listeners.
+    stopAttempt()
+    closed = true
+    state = 'closed'
+    clear('watch', 'grace')
+    if (listening) for (const type of PAGE_EVENTS) page?.removeEventListener(type, onPage)
+    const all = listeners
+    listeners = []
+    onClosed?.()
+    trace('close', name, { error })
+    const change: StateChange = { state, transport: name ?? current(neg), attempt: backoff.attempt, error }
+    for (const listener of all) {
+      if (error) listener.error(error)
+      listener.state(change)
+    }
+  }
+
+  function start(): void {
+    if (closed) return
+    started = true
+    if (!order.length) {
+      return finish(new SubwireError('unsupported', 'no transport can run here (no WebSocket, fetch or EventSource as needed): pass other transports, or provide them through env', undefined, false))
+    }
+    listening = true
+    for (const type of PAGE_EVENTS) page?.addEventListener(type, onPage)
+    watch(env.now())
+    connect()
+  }
+
+  return {
+    attach(listener) {
+      if (closed) return false
+      listeners = [...listeners, listener]
+      clear('grace')
+      // Start after the caller had a chance to attach listeners.
+      if (!scheduled) queueMicrotask(start)
+      scheduled = true
+      return true
+    },
+    detach(listener) {
+      const rest = listeners.filter((l) => l !== listener)
+      if (rest.length === listeners.length || closed) return
+      listeners = rest
+      if (!rest.length) grace ? arm('grace', finish, grace) : finish()
+    },
+    reconnect() {
+      if (closed || !started) return
+      trace('resume')
+      stopAttempt()
+      connect()
+    },
+    listen(type) {
+      if (types.has(type)) return
+      types.add(type)
+      handle?.listen?.(type)
+    },
+    get state() {
+      return state
+    },
+    get transport() {
+      return scheduled ? name ?? current(neg) : undefined
+    },
+    get lastEventId() {
+      return lastEventId
+    },
+    get attempt() {
+      return backoff.attempt
+    },
+    get waitingFor() {
+      return waitingFor
+    },
+  }
+}

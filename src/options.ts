@@ -1,0 +1,336 @@
+// The options of subscribe(): one interface, every field with its default and why; checked once,
+// at subscribe() time, so a bad value is a clear error there and not a loop later.
+import { MAX_TIMER, policyOf, type Policy } from './backoff'
+import { resolveEnv } from './env'
+import { SubwireError } from './errors'
+import type { Transport } from './transports/types'
+import type {
+  Decoder,
+  Env,
+  LogRecord,
+  Parse,
+  Provider,
+  RetryFunction,
+  RetryOptions,
+  StateChange,
+  StatusAction,
+  SubwireEvent,
+  TransportName,
+} from './types'
+
+/** Options of {@link subscribe}. Every field is optional; defaults are listed with each. */
+export interface SubscribeOptions {
+  /**
+   * The transports to use, in order of preference. Those the browser lacks are skipped.
+   * @default ['websocket', 'eventsource', 'longpoll', 'poll']
+   */
+  transports?: TransportName[]
+  /** A different URL for some transports, e.g. `{ websocket: 'wss://push.example.com/ws' }`. */
+  urls?: Partial<Record<TransportName, string>>
+  /**
+   * The resume point to start from (e.g. saved from an earlier page).
+   * @default ''
+   */
+  lastEventId?: string
+  /**
+   * The query parameter that carries the resume id where no header can (WebSocket, polling,
+   * native EventSource, cross-origin SSE).
+   * @default 'lastEventId'
+   */
+  lastEventIdParam?: string
+  /**
+   * Send cookies and HTTP auth cross-origin (`credentials: 'include'`, `withCredentials`).
+   * @default false
+   */
+  withCredentials?: boolean
+  /**
+   * Request headers, or a function returning them, called on every connect and every poll (so a
+   * refreshed token is used). Not possible on WebSocket or native EventSource: use `query` there.
+   * @default {}
+   */
+  headers?: Provider<Record<string, string>>
+  /**
+   * Query parameters, or a function returning them, called on every connect and every poll.
+   * @default {}
+   */
+  query?: Provider<Record<string, string>>
+  /**
+   * How listeners receive `data`: the text as sent, `JSON.parse`d, or your function. A failure
+   * skips the event with a `DecodeError` on `'error'`.
+   * @default 'text'
+   */
+  decode?: 'text' | 'json' | Decoder
+  /** Aborting this signal closes the subscription. */
+  signal?: AbortSignal
+  /** Called for every server event, whatever its type. */
+  onMessage?: (event: SubwireEvent<any>) => void
+  /** Called for every error (also those subwire recovers from). */
+  onError?: (error: SubwireError) => void
+  /** Called on every state change. */
+  onStateChange?: (change: StateChange) => void
+  /** Backoff settings, or a function `(attempt, error, { hint, elapsed }) => delay | false`. */
+  retry?: RetryOptions | RetryFunction
+  /**
+   * How the `eventsource` transport connects: fetch streaming (headers possible), the native
+   * `EventSource`, or fetch streaming where the browser has it.
+   * @default 'auto'
+   */
+  eventsource?: 'auto' | 'fetch' | 'native'
+  /**
+   * Milliseconds between short polls (the server's `retry` field overrides it).
+   * @default 3000
+   */
+  pollInterval?: number
+  /**
+   * Milliseconds a poll may take, body included; keep it above the server's long-poll hold time.
+   * @default 60000
+   */
+  longPollTimeout?: number
+  /**
+   * Milliseconds a new connection has to prove itself (an event or a heartbeat; a long poll has
+   * `longPollTimeout`). One that was accepted but stays silent gets a second opinion first.
+   * @default 10000
+   */
+  connectTimeout?: number
+  /**
+   * Milliseconds without any bytes after which a stream whose server sends heartbeats is treated
+   * as dead and replaced. Applies once a heartbeat arrived on the connection. 0 turns it off.
+   * @default 45000
+   */
+  heartbeatTimeout?: number
+  /**
+   * Largest event (and line, and frame, and poll body) accepted, in characters.
+   * @default 8388608
+   */
+  maxEventSize?: number
+  /**
+   * Longest event id accepted, in characters; a longer one is dropped with a `ProtocolError` and
+   * the previous one kept (it travels in a URL or a header on every reconnect).
+   * @default 4096
+   */
+  maxIdLength?: number
+  /**
+   * Events an async iterator may fall behind by before it ends with an `overflow` error.
+   * @default 1000
+   */
+  bufferSize?: number
+  /**
+   * Milliseconds to remember, per endpoint, the transport that proved itself, so the next page
+   * load starts there (localStorage, else memory). 0 turns it off.
+   * @default 86400000 (one day)
+   */
+  rememberFor?: number
+  /**
+   * Milliseconds on a fallback transport before a better one is tried in the background; once it
+   * shows the same events with ids, the subscription moves up to it and resumes from the last id.
+   * Doubles after every failed probe or step-down (up to 32×). 0 turns it off.
+   * @default 60000
+   */
+  upgradeAfter?: number
+  /**
+   * Close the connection while the page is hidden and reconnect (resuming) when it is visible.
+   * @default false
+   */
+  pauseWhenHidden?: boolean
+  /**
+   * How WebSocket text frames are read. `'auto'`: SSE field syntax when the frame starts with a
+   * field (`data:`, `id:`, `event:`, `retry:` or `:`) or continues an unfinished block; an
+   * `{id?, event?, data, retry?}` object (or an array of them) as events; any other frame is one
+   * `message` event whose data is the frame. `'sse'`: one continuous SSE stream. `'json'`: each
+   * frame is JSON. `'text'`: each frame is one `message` event.
+   * @default 'auto'
+   */
+  frames?: 'auto' | 'sse' | 'json' | 'text'
+  /** Read each WebSocket frame and polling body in your server's own format (ids, types, cursors). */
+  parse?: Parse
+  /** WebSocket subprotocols to ask for. */
+  protocols?: string | string[]
+  /**
+   * Messages to send after every WebSocket open (a subscribe request many servers expect), given
+   * the resume point.
+   */
+  handshake?: (info: { lastEventId: string }) => string | string[] | undefined
+  /**
+   * Event types that are heartbeats: they keep the connection alive and prove it, and are never
+   * delivered (e.g. `['ping']`). A block without data, such as nchan's `event: ping`, always is one.
+   * @default []
+   */
+  heartbeatEvents?: string[]
+  /**
+   * Event types the native `EventSource` listens to for `onMessage` and the async iterator
+   * besides `'message'` and those with `on()` listeners: it has no way to receive every type.
+   * @default []
+   */
+  eventTypes?: string[]
+  /**
+   * Your own say per HTTP status: `'retry'`, `'fallback'`, `'fatal'` or `'empty'` (a poll's
+   * "nothing new"), e.g. `{ 410: 'retry' }`.
+   * @default {}
+   */
+  statuses?: Partial<Record<number, StatusAction>>
+  /**
+   * Redirects of HTTP requests. `'follow'`: every one. `'error'`: none (a typed error).
+   * `'same-origin'`: requests carrying your `headers` are never redirected (a browser does not
+   * tell where a redirect goes before following it), others follow.
+   * @default 'same-origin'
+   */
+  redirect?: 'follow' | 'same-origin' | 'error'
+  /**
+   * Share one connection between subscriptions to the same endpoint with the same connection
+   * options: `'page'` (in this page), `'tabs'` (also across this origin's tabs), `'auto'` (across
+   * tabs when no `headers`/`query` is given or `shareKey` is set, else in this page), `false`.
+   * @default 'auto'
+   */
+  share?: 'auto' | 'page' | 'tabs' | false
+  /** Only connections with the same key are shared across tabs, e.g. the signed-in user's id. */
+  shareKey?: string
+  /** Called with a record of every decision subwire takes (attempts, fallbacks, probes, delays). */
+  log?: (record: LogRecord) => void
+  /** Replace browser objects (WebSocket, fetch, timers, clock, randomness), e.g. in tests. */
+  env?: Partial<Env>
+}
+
+export const DEFAULT_TRANSPORTS: TransportName[] = ['websocket', 'eventsource', 'longpoll', 'poll']
+
+/** The defaults of every option that has one; what `resolveOptions` checks each value against. */
+const DEFAULTS = {
+  transports: DEFAULT_TRANSPORTS,
+  lastEventId: '',
+  lastEventIdParam: 'lastEventId',
+  withCredentials: false,
+  decode: 'text',
+  eventsource: 'auto',
+  pollInterval: 3000,
+  longPollTimeout: 60000,
+  connectTimeout: 10000,
+  heartbeatTimeout: 45000,
+  maxEventSize: 8388608,
+  maxIdLength: 4096,
+  bufferSize: 1000,
+  rememberFor: 86400000,
+  upgradeAfter: 60000,
+  pauseWhenHidden: false,
+  frames: 'auto',
+  heartbeatEvents: [] as string[],
+  eventTypes: [] as string[],
+  redirect: 'same-origin',
+  share: 'auto',
+  statuses: {} as Partial<Record<number, StatusAction>>,
+}
+
+/** The allowed values of each option that takes one of a few. */
+const CHOICES: Record<string, readonly unknown[]> = {
+  decode: ['text', 'json'],
+  eventsource: ['auto', 'fetch', 'native'],
+  frames: ['auto', 'sse', 'json', 'text'],
+  redirect: ['follow', 'same-origin', 'error'],
+  share: ['auto', 'page', 'tabs', false],
+  transports: DEFAULT_TRANSPORTS,
+  statuses: ['retry', 'fallback', 'fatal', 'empty'],
+}
+
+/** Options that must be > 0 (the rest of the numbers may be 0), and those that must be whole numbers. */
+const POSITIVE = ['longPollTimeout', 'connectTimeout', 'maxEventSize', 'maxIdLength', 'bufferSize']
+const WHOLE = ['maxEventSize', 'maxIdLength', 'bufferSize']
+const FUNCTIONS = ['parse', 'handshake', 'log', 'onMessage', 'onError', 'onStateChange']
+
+type Options = typeof DEFAULTS & Omit<SubscribeOptions, keyof typeof DEFAULTS>
+
+/** What a connection needs: the options with defaults applied, URLs resolved, checked. */
+export interface Resolved extends Readonly<Omit<Options, 'transports' | 'urls' | 'retry' | 'env' | 'decode'>> {
+  readonly env: Env
+  /** The URL of each node (equivalent endpoints), resolved. */
+  readonly nodes: readonly string[]
+  readonly urls: Partial<Record<TransportName, string>>
+  /** The transports that can run here, best first. */
+  readonly order: readonly TransportName[]
+  /** Where the remembered transport is kept: origin and path of the first node, never the query. */
+  readonly endpoint: string
+  readonly policy: Policy
+  readonly customRetry: RetryFunction | undefined
+  readonly decoder: Decoder | undefined
+}
+
+function fail(message: string): never {
+  throw new SubwireError('config', `subscribe(): ${message}`, undefined, false)
+}
+
+/** Resolve `url` against the page; explain what to do where there is no page. */
+function resolveUrl(url: unknown, base: string | undefined, name: string): string {
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url as string, base)
+  } catch {
+    // handled below
+  }
+  if (typeof url !== 'string' || !parsed || !/^(http|ws)s?:$/.test(parsed.protocol)) {
+    fail(
+      `${name} "${url}" is ${base || !/^[\\/.]/.test(String(url)) ? 'not an http(s): or ws(s): URL' : 'relative and there is no page to resolve it against (server-side rendering?): subscribe in the browser only (e.g. in useEffect or onMounted), or pass an absolute URL'}`,
+    )
+  }
+  return parsed.href
+}
+
+/** `value` checked against its default (type, range, allowed values), bounded where it is a duration. */
+function check(key: string, value: unknown, fallback: unknown): unknown {
+  if (value === undefined) return fallback
+  const choices = CHOICES[key]
+  const ok = Array.isArray(fallback)
+    ? Array.isArray(value) && value.every((v) => (choices ? choices.includes(v) : typeof v === 'string')) && (!choices || value.length > 0)
+    : choices && key !== 'statuses'
+      ? choices.includes(value) || (key === 'decode' && typeof value === 'function')
+      : typeof fallback === 'number'
+        ? typeof value === 'number' && value >= +POSITIVE.includes(key) && (!WHOLE.includes(key) || Number.isInteger(value))
+        : typeof value === typeof fallback
+  if (!ok) fail(`${key} must be ${choices ? `${Array.isArray(fallback) ? 'a list of ' : 'one of '}${choices.join(', ')}` : typeof fallback === 'number' ? `a number ≥ ${+POSITIVE.includes(key)}` : `a ${Array.isArray(fallback) ? 'list of strings' : typeof fallback}`}, got ${String(value)}`)
+  return typeof value === 'number' ? Math.min(value, MAX_TIMER) : value
+}
+
+export function resolveOptions(url: string | string[], options: SubscribeOptions, implementations: Partial<Record<TransportName, Transport>>): Resolved {
+  const env = resolveEnv(options.env)
+  const o = { ...options } as Record<string, unknown>
+  for (const key in DEFAULTS) o[key] = check(key, o[key], DEFAULTS[key as keyof typeof DEFAULTS])
+  for (const key of FUNCTIONS) if (o[key] !== undefined && typeof o[key] !== 'function') fail(`${key} must be a function`)
+  for (const key of ['headers', 'query']) if (o[key] != null && typeof o[key] !== 'function' && typeof o[key] !== 'object') fail(`${key} must be an object or a function`)
+  const statuses = o.statuses as Record<string, unknown>
+  for (const status in statuses) {
+    if (!(+status >= 100 && +status < 600) || !CHOICES.statuses!.includes(statuses[status])) fail(`statuses must map HTTP statuses to ${CHOICES.statuses}`)
+  }
+  const resolved = o as unknown as Options & { nodes: string[]; urls: Record<string, string> }
+  const nodes = (resolved.nodes = (Array.isArray(url) && url.length ? url : [url]).map((u) => resolveUrl(u, env.location, 'url')))
+  const urls: Record<string, string> = (resolved.urls = {})
+  for (const key in options.urls) {
+    if (!DEFAULT_TRANSPORTS.includes(key as TransportName)) fail(`urls.${key} is not a transport`)
+    urls[key] = resolveUrl(options.urls[key as TransportName], env.location, `urls.${key}`)
+  }
+  const { lastEventId, maxIdLength, eventsource, transports, retry } = resolved
+  if (/[\0\r\n]/.test(lastEventId) || lastEventId.length > maxIdLength) fail('lastEventId must hold no NUL, CR or LF, and be at most maxIdLength long')
+  // A ws(s): URL names a WebSocket endpoint: the HTTP transports cannot use it.
+  const wsOnly = (name: TransportName) => name !== 'websocket' && /^ws/.test(urls[name] ?? nodes[0]!)
+  const wrong = options.transports && transports.find(wsOnly)
+  if (wrong) fail(`the ${wrong} transport needs an http(s): URL: pass one (the WebSocket URL is derived from it), or urls: { ${wrong}: 'https://…' }`)
+  if (retry !== undefined && typeof retry !== 'function' && typeof retry !== 'object') fail('retry must be an object or a function')
+  const r = (typeof retry === 'object' ? retry : {}) as Record<string, unknown>
+  const policy = policyOf()
+  for (const key in policy) {
+    // factor ≥ 1; the others ≥ 0 (maxAttempts and maxElapsed may be Infinity)
+    const value = r[key] ?? policy[key as keyof Policy]
+    if (typeof value !== 'number' || !(value >= +(key === 'factor'))) fail(`retry.${key} must be a number ≥ ${+(key === 'factor')}, got ${String(value)}`)
+    policy[key as keyof Policy] = key.startsWith('max') && key !== 'maxDelay' ? value : Math.min(value, MAX_TIMER)
+  }
+  const first = new URL(nodes[0]!)
+  return {
+    ...(resolved as Omit<Resolved, 'env' | 'order' | 'endpoint' | 'policy' | 'customRetry' | 'decoder'>),
+    env,
+    order: [...new Set(transports)].filter(
+      (name) =>
+        implementations[name] &&
+        !wsOnly(name) &&
+        (name === 'websocket' ? env.WebSocket : name === 'eventsource' && eventsource !== 'fetch' && (eventsource === 'native' || !env.fetch) ? env.EventSource : env.fetch),
+    ),
+    endpoint: first.origin + first.pathname,
+    policy,
+    customRetry: typeof retry === 'function' ? retry : undefined,
+    decoder: options.decode === 'json' ? (data) => JSON.parse(data) : typeof options.decode === 'function' ? options.decode : undefined,
+  }
+}

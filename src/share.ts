@@ -1,0 +1,52 @@
+// Which connection a subscription uses. Subscriptions to the same endpoint with the same
+// connection options share one connection in a page (reference-counted: it closes a short grace
+// period after the last one leaves, so a component that remounts does not reconnect). Options that
+// only concern one subscription (decode, listeners, signal, bufferSize) do not count.
+import { createConnection, type Connection, type Transports } from './connection'
+import type { Resolved, SubscribeOptions } from './options'
+
+/** How long a shared connection outlives its last subscription, in ms. */
+export const GRACE = 1000
+
+export type Registry = Map<string, Connection>
+
+const ids = new WeakMap<object, number>()
+let nextId = 0
+/** A stable number per function or object, so options holding functions can be compared. */
+const idOf = (value: object): number => {
+  let id = ids.get(value)
+  if (id === undefined) ids.set(value, (id = ++nextId))
+  return id
+}
+
+/** What decides whether two subscriptions can share a connection. */
+export function shareKey(resolved: Resolved, options: SubscribeOptions): string {
+  const { decode, signal, onMessage, onError, onStateChange, bufferSize, lastEventId, share, env, ...rest } = options
+  return JSON.stringify([resolved.nodes, resolved.order, env ? idOf(env) : 0, rest], (_, value: unknown) =>
+    typeof value === 'function' ? `f${idOf(value)}` : value,
+  )
+}
+
+/**
+ * The connection for a new subscription: a shared one when sharing is on and one exists at the
+ * same resume point, else a new one (registered for others to share when sharing is on).
+ */
+export function connectionFor(
+  registry: Registry,
+  implementations: Transports,
+  resolved: Resolved,
+  options: SubscribeOptions,
+): { connection: Connection; shared: boolean } {
+  if (options.share === false) return { connection: createConnection(resolved, implementations, 0), shared: false }
+  const key = shareKey(resolved, options)
+  const existing = registry.get(key)
+  // A subscription that asks for its own resume point gets its own connection, unless the shared
+  // one is exactly there.
+  if (existing && (!resolved.lastEventId || resolved.lastEventId === existing.lastEventId)) return { connection: existing, shared: true }
+  if (existing) return { connection: createConnection(resolved, implementations, 0), shared: false }
+  const connection = createConnection(resolved, implementations, GRACE, () => {
+    if (registry.get(key) === connection) registry.delete(key)
+  })
+  registry.set(key, connection)
+  return { connection, shared: true }
+}

@@ -1,0 +1,562 @@
+// The lifecycle's edges: close() from inside every callback in every state, and each of the ways
+// the state machine used to break its promises (backoff resets, hints, liveness, probes, iterators).
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { ConnectionError, HttpError, ProtocolError, SubwireError, TimeoutError, type StateChange, type SubwireEvent } from '../../src/index'
+import { tick, URL_, world, type World } from '../fixtures/fake'
+
+let w: World
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+  w = world()
+})
+
+const heartbeat = ': hb'
+
+/**
+ * A scenario that passes through every state and fires every callback: connecting, open (with the
+ * 'open' event), events of two types, a warning, a retryable drop (error + reconnecting), an
+ * unproven failure (fallback), offline and online, a 503 with Retry-After, and a fatal 204.
+ */
+async function scenario(wd: World): Promise<void> {
+  // After an early close() no new connection appears: later steps then drive a stale one, or none.
+  const on = (name: 'websocket' | 'eventsource') => wd.last(name)?.sink ?? { open() {}, heartbeat() {}, event() {}, warn() {}, close() {} }
+  await tick()
+  const ws = on('websocket')
+  ws.open()
+  ws.heartbeat()
+  ws.event({ type: 'message', data: 'a', id: '1', lastEventId: '1' })
+  ws.event({ type: 'tick', data: 'b', id: '2', lastEventId: '2' })
+  ws.warn(new ProtocolError('odd frame', 'websocket'))
+  ws.close(new ConnectionError('dropped', 'websocket', 1006))
+  await tick(1000)
+  on('websocket').close(new ConnectionError('refused', 'websocket', 1006))
+  await tick()
+  const es = on('eventsource')
+  es.open()
+  es.event({ type: 'message', data: 'c', id: '3', lastEventId: '3' })
+  wd.online = false
+  wd.fire('offline')
+  es.close(new ConnectionError('dropped', 'eventsource'))
+  wd.online = true
+  wd.fire('online')
+  await tick()
+  const es2 = on('eventsource')
+  es2.heartbeat()
+  es2.event({ type: 'message', data: 'd', id: '4', lastEventId: '4' })
+  es2.close(new HttpError(503, 'eventsource', 2000))
+  await tick(5000)
+  const es3 = on('eventsource')
+  es3.heartbeat()
+  es3.close(new HttpError(204, 'eventsource'))
+  await tick(60000)
+}
+
+type Hook = 'onStateChange' | 'state' | 'open' | 'error' | 'onError' | 'onMessage' | 'message' | 'tick' | 'iterator'
+const HOOKS: Hook[] = ['onStateChange', 'state', 'open', 'error', 'onError', 'onMessage', 'message', 'tick', 'iterator']
+
+/** Run the scenario; at the `at`-th call of `hook` (0-based), call close(). Returns what happened. */
+async function runClosingAt(hook: Hook | undefined, at: number, by: 'close' | 'abort' = 'close') {
+  const wd = world()
+  let calls = 0
+  let closedAt: string | undefined
+  const late: string[] = []
+  const controller = new AbortController()
+  const seen: string[] = []
+  const touch = (name: Hook, detail: string) => {
+    if (closedAt) late.push(`${name} ${detail}`)
+    seen.push(`${name}:${detail}`)
+    if (name === hook && calls++ === at) {
+      closedAt = `${name} ${detail}`
+      if (by === 'abort') controller.abort()
+      else sub.close()
+    }
+  }
+  const sub = wd.subscribe(
+    URL_,
+    wd.options({
+      transports: ['websocket', 'eventsource', 'longpoll'],
+      signal: controller.signal,
+      onStateChange: (s) => touch('onStateChange', s.state),
+      onError: (e) => touch('onError', e.kind),
+      onMessage: (e) => touch('onMessage', String(e.data)),
+    }),
+  )
+  sub.on('state', (s) => touch('state', s.state))
+  sub.on('open', (i) => touch('open', i.transport))
+  sub.on('error', (e) => touch('error', e.kind))
+  sub.on('message', (e) => touch('message', e.data))
+  sub.on('tick', (e) => touch('tick', e.data))
+  // A fatal error ends the loop by throwing it: expected here.
+  const iterating = (async () => {
+    for await (const event of sub) touch('iterator', String(event.data))
+  })().catch((error: SubwireError) => error)
+  await scenario(wd)
+  sub.close()
+  await iterating
+  // The closing 'closed' state change itself runs inside close(): not late.
+  return { late: late.filter((l) => !/state closed|onStateChange closed/.test(l)), closedAt, seen, wd, sub }
+}
+
+describe('re-entrancy: close() from inside every callback, in every state', async () => {
+  const dry = await (async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    const result = await runClosingAt(undefined, 0)
+    vi.useRealTimers()
+    return result.seen
+  })()
+  const cases: Array<[Hook, number, string]> = []
+  for (const hook of HOOKS) {
+    const calls = dry.filter((s) => s.startsWith(`${hook}:`))
+    calls.forEach((call, i) => cases.push([hook, i, call.slice(hook.length + 1)]))
+  }
+
+  it('covers every hook, and every state for the state hooks', () => {
+    for (const hook of HOOKS) expect(cases.some(([h]) => h === hook), hook).toBe(true)
+    for (const state of ['connecting', 'open', 'reconnecting', 'closed']) expect(dry).toContain(`state:${state}`)
+  })
+
+  it.each(cases)('close() in %s call #%i (%s): nothing runs after, nothing is left open', async (hook, at) => {
+    const { late, closedAt, wd, sub } = await runClosingAt(hook, at)
+    expect(closedAt).toBeDefined()
+    expect(late).toEqual([])
+    expect(sub.state).toBe('closed')
+    expect(wd.open()).toEqual([])
+    expect(vi.getTimerCount()).toBe(0)
+    expect(wd.page.live).toBe(0)
+  })
+
+  it.each(cases.filter(([hook]) => hook === 'state' || hook === 'error'))('abort() in %s call #%i (%s) stops it the same way', async (hook, at) => {
+    const { late, wd, sub } = await runClosingAt(hook, at, 'abort')
+    expect(late).toEqual([])
+    expect(sub.state).toBe('closed')
+    expect(wd.open()).toEqual([])
+    expect(vi.getTimerCount()).toBe(0)
+    expect(wd.page.live).toBe(0)
+  })
+})
+
+describe('each edge of the state machine', () => {
+  it('close() from an error listener during a retryable drop stops it, also while offline (1)', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    const states: string[] = []
+    sub.on('state', (s) => states.push(s.state))
+    sub.on('error', () => sub.close())
+    await tick()
+    w.last().sink.open()
+    w.last().sink.heartbeat()
+    w.online = false
+    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    expect(states).toEqual(['connecting', 'open', 'closed'])
+    await tick(600000)
+    expect(w.connections).toHaveLength(1)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('close() from a state listener on connecting creates no transport (2)', async () => {
+    const sub = w.subscribe(URL_, w.options())
+    sub.on('state', (s) => s.state === 'connecting' && sub.close())
+    await tick(60000)
+    expect(w.connections).toHaveLength(0)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it("close() from a state listener on open: no 'open' listener runs after it (3)", async () => {
+    const sub = w.subscribe(URL_, w.options())
+    const opened: string[] = []
+    const errors: string[] = []
+    sub.on('state', (s) => s.state === 'open' && sub.close())
+    sub.on('open', (i) => opened.push(i.transport))
+    sub.on('error', (e) => errors.push(e.kind))
+    await tick()
+    w.last().sink.open()
+    w.last().sink.heartbeat()
+    expect(opened).toEqual([])
+    expect(w.open()).toEqual([])
+  })
+
+  it("close() from onError: no 'error' listener runs after it (3)", async () => {
+    const errors: string[] = []
+    const sub = w.subscribe(URL_, w.options({ onError: () => sub.close() }))
+    sub.on('error', (e) => errors.push(e.kind))
+    await tick()
+    w.last().sink.warn(new ProtocolError('odd', 'websocket'))
+    expect(errors).toEqual([])
+    expect(sub.state).toBe('closed')
+  })
+
+  it("close() while the sleep watchdog reconnects leaves no watchdog running (4)", async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'], heartbeatTimeout: 0 }))
+    await tick()
+    w.last().sink.open()
+    w.last().sink.heartbeat()
+    sub.on('state', (s) => s.state === 'connecting' && sub.close())
+    // The machine sleeps for ten minutes: the clock jumps, the watchdog replaces the connection.
+    vi.setSystemTime(Date.now() + 600000)
+    await tick(10000)
+    expect(sub.state).toBe('closed')
+    expect(vi.getTimerCount()).toBe(0)
+    await tick(120000)
+    expect(w.connections).toHaveLength(1)
+  })
+
+  it('an iterator stops exactly where abort() is called, and return() settles a pending next() at once (5)', async () => {
+    const controller = new AbortController()
+    const sub = w.subscribe(URL_, w.options({ signal: controller.signal }))
+    await tick()
+    const got: string[] = []
+    const loop = (async () => {
+      for await (const event of sub) {
+        got.push(event.data)
+        if (event.data === 'done') controller.abort()
+      }
+    })()
+    const c = w.last()
+    c.sink.open()
+    // One chunk: 'done' and what follows it arrive together, before the loop body runs.
+    for (const data of ['a', 'done', 'after-1', 'after-2']) c.sink.event({ type: 'message', data, id: undefined, lastEventId: '' })
+    await loop
+    expect(got).toEqual(['a', 'done'])
+
+    const other = w.subscribe(URL_, w.options())
+    await tick()
+    const iterator = other[Symbol.asyncIterator]()
+    const pending = iterator.next()
+    await iterator.return!()
+    await expect(pending).resolves.toEqual({ done: true, value: undefined })
+    // Breaking out of the only consumer's loop ends the subscription.
+    expect(other.state).toBe('closed')
+  })
+
+  it('a long healthy connection replaced by pagehide/pageshow, the watchdog or reconnect() resets the backoff (6)', async () => {
+    const states: StateChange[] = []
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'], heartbeatTimeout: 0, retry: { maxElapsed: 60000, initialDelay: 1000 } }))
+    sub.on('state', (s) => states.push(s))
+    await tick()
+    // A few failures first (well within maxElapsed): the counter climbs.
+    for (let i = 0; i < 3; i++) {
+      w.last().sink.close(new ConnectionError('refused', 'websocket', 1006))
+      await tick(2500)
+    }
+    expect(states.at(-1)!.attempt).toBeGreaterThan(1)
+    for (const replace of [() => (w.fire('pagehide'), w.fire('pageshow')), () => (vi.setSystemTime(Date.now() + 600000), undefined), () => sub.reconnect()]) {
+      w.last().sink.open()
+      w.last().sink.heartbeat()
+      // Ten healthy minutes (the watchdog sees activity meanwhile).
+      for (let m = 0; m < 10; m++) {
+        w.last().sink.event({ type: 'message', data: 'x', id: undefined, lastEventId: '' })
+        await tick(60000)
+      }
+      replace()
+      await tick(1)
+      // One failure now: the first of a new series, not the end of an old one.
+      w.last().sink.close(new ConnectionError('refused', 'websocket', 1006))
+      expect(sub.state).toBe('reconnecting')
+      expect(states.at(-1)).toMatchObject({ state: 'reconnecting', attempt: 1 })
+      await tick(1000)
+    }
+    sub.close()
+  })
+
+  it('Retry-After: 0 goes through maxAttempts, the retry function and jitter (7)', async () => {
+    const delays: Array<number | undefined> = []
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource'], retry: { maxAttempts: 4 } }))
+    sub.on('state', (s) => s.state === 'reconnecting' && delays.push(s.delay))
+    await tick()
+    for (let i = 0; i < 6 && sub.state !== 'closed'; i++) {
+      w.last().sink.close(new HttpError(503, 'eventsource', 0))
+      await tick(delays.at(-1) ?? 0)
+    }
+    // 0 + jitter, then growing; closed after maxAttempts.
+    expect(delays).toEqual([50, 2500, 5000, 10000])
+    expect(sub.state).toBe('closed')
+
+    const hints: unknown[] = []
+    const custom = w.subscribe(URL_, w.options({ transports: ['eventsource'], retry: (attempt, _e, info) => (hints.push(info.hint), attempt < 1 ? 5 : false) }))
+    await tick()
+    w.last().sink.close(new HttpError(503, 'eventsource', 0))
+    await tick(5)
+    w.last().sink.close(new HttpError(503, 'eventsource', 0))
+    expect(hints).toEqual([0, 0])
+    expect(custom.state).toBe('closed')
+  })
+
+  it('a WebSocket closed cleanly before any byte falls back instead of retrying forever (11)', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket', 'eventsource'] }))
+    await tick()
+    w.last().sink.open()
+    w.last().sink.close()
+    await tick()
+    expect(w.last().name).toBe('eventsource')
+    sub.close()
+  })
+
+  it('a failing headers/query provider is retried on the same transport and never remembered against it (12)', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket', 'eventsource'] }))
+    await tick()
+    w.last().sink.close(new SubwireError('provider', 'the query function failed', 'websocket', true))
+    expect(sub.state).toBe('reconnecting')
+    await tick(1000)
+    expect(w.connections.map((c) => c.name)).toEqual(['websocket', 'websocket'])
+    expect(w.storage.map.size).toBe(0)
+    sub.close()
+  })
+
+  it('mixing SSE and JSON frames never moves the resume id backwards (14)', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    await tick()
+    // Through the real frame reader: the transport's own frames module is not faked here, so use the
+    // websocket transport's reader via the context of a real transport instead.
+    const { createFrames } = await import('../../src/transports/frames')
+    const c = w.last()
+    const frames = createFrames(c.context, c.sink)
+    c.sink.open()
+    const events: SubwireEvent[] = []
+    sub.on('message', (e) => events.push(e))
+    frames.frame('id: 1\ndata: a\n\n')
+    frames.frame('{"id": 2, "data": "b"}')
+    frames.frame('data: c\n\n')
+    expect(events.map((e) => [e.data, e.lastEventId])).toEqual([
+      ['a', '1'],
+      ['b', '2'],
+      ['c', '2'],
+    ])
+    c.sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    await tick(30000)
+    expect(w.last().from).toBe('2')
+    sub.close()
+  })
+
+  it('a probe upgrade retargets the next probe above the new transport, and a probe never moves down (15, 16)', async () => {
+    w.storage.setItem('subwire:http://localhost/events', `poll ${Date.now() + 3600000}`)
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource', 'longpoll', 'poll'], upgradeAfter: 1000 }))
+    await tick()
+    let main = w.last()
+    expect(main.name).toBe('poll')
+    main.sink.heartbeat()
+    await tick(1000)
+    // The first probe goes to the best transport; it fails.
+    const probe1 = w.last()
+    expect(probe1.name).toBe('eventsource')
+    probe1.sink.close(new ConnectionError('refused', 'eventsource'))
+    // The next one (after a doubled wait) tries longpoll; it delivers the same event as poll: move up.
+    await tick(2000)
+    const probe2 = w.last()
+    expect(probe2.name).toBe('longpoll')
+    probe2.sink.event({ type: 'message', data: 'x', id: '7', lastEventId: '7' })
+    main.sink.event({ type: 'message', data: 'x', id: '7', lastEventId: '7' })
+    await tick()
+    main = w.last()
+    expect(main.name).toBe('longpoll')
+    expect(main.from).toBe('7')
+    main.sink.heartbeat()
+    // Every later probe targets eventsource, the only transport above longpoll: never longpoll, never poll.
+    for (let i = 0; i < 5; i++) {
+      await tick(40000)
+      const probe = w.last()
+      if (probe !== main) {
+        expect(probe.name).toBe('eventsource')
+        probe.sink.close(new ConnectionError('refused', 'eventsource'))
+      }
+    }
+    expect(w.connections.filter((c) => c !== main && c.name !== 'eventsource' && w.connections.indexOf(c) > w.connections.indexOf(main))).toEqual([])
+    sub.close()
+  })
+
+  it('a probe whose events carry no ids, or other ids, never moves the subscription', async () => {
+    w.storage.setItem('subwire:http://localhost/events', `eventsource ${Date.now() + 3600000}`)
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket', 'eventsource'], upgradeAfter: 1000 }))
+    await tick()
+    const main = w.last()
+    main.sink.heartbeat()
+    await tick(1000)
+    const probe = w.last()
+    expect(probe.name).toBe('websocket')
+    // Raw frames (a server's WebSocket speaking another format): bytes and events, but no ids.
+    for (let i = 0; i < 3; i++) probe.sink.event({ type: 'message', data: `raw ${i}`, id: undefined, lastEventId: '' })
+    main.sink.event({ type: 'message', data: 'x', id: '1', lastEventId: '1' })
+    await tick()
+    expect(probe.closed).toBe(true)
+    expect(sub.transport).toBe('eventsource')
+    await tick(2000)
+    const probe2 = w.last()
+    probe2.sink.event({ type: 'message', data: 'y', id: 'other-9', lastEventId: 'other-9' })
+    main.sink.event({ type: 'message', data: 'y', id: '2', lastEventId: '2' })
+    await tick(3 * 10000)
+    expect(probe2.closed).toBe(true)
+    expect(sub.transport).toBe('eventsource')
+    expect(main.closed).toBe(false)
+    sub.close()
+  })
+
+  it('a transport accepted but silent is kept when the next transport has nothing to say either (quiet server)', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket', 'eventsource'], connectTimeout: 3000 }))
+    const states: string[] = []
+    sub.on('state', (s) => states.push(`${s.state}:${s.transport}`))
+    await tick()
+    const ws = w.last()
+    ws.sink.open()
+    await tick(3000)
+    const check = w.last()
+    expect(check.name).toBe('eventsource')
+    check.sink.open()
+    await tick(3000)
+    expect(check.closed).toBe(true)
+    expect(states).toEqual(['connecting:websocket', 'open:websocket'])
+    expect(ws.closed).toBe(false)
+    // Not remembered: it never proved itself with an event or a heartbeat.
+    expect(w.storage.map.size).toBe(0)
+    ws.sink.event({ type: 'message', data: 'late', id: '1', lastEventId: '1' })
+    expect(w.storage.map.get('subwire:http://localhost/events')).toMatch(/^websocket /)
+    sub.close()
+  })
+
+  it('a transport that sends only what cannot be read fails, and is not proven (frames of another protocol)', async () => {
+    const errors: string[] = []
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket', 'eventsource'] }))
+    sub.on('error', (e) => errors.push(e.kind))
+    await tick()
+    const ws = w.last()
+    ws.sink.open()
+    for (let i = 0; i < 3; i++) ws.sink.warn(new ProtocolError('frame dropped', 'websocket'))
+    await tick()
+    expect(w.last().name).toBe('eventsource')
+    expect(errors).toEqual(['protocol', 'protocol', 'protocol', 'protocol'])
+    sub.close()
+  })
+
+  it('heartbeat watching starts only once the server sent a heartbeat (a quiet server is trusted)', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'], heartbeatTimeout: 1000 }))
+    await tick()
+    const ws = w.last()
+    ws.sink.open()
+    ws.sink.event({ type: 'message', data: 'x', id: '1', lastEventId: '1' })
+    await tick(600000)
+    expect(ws.closed).toBe(false)
+    ws.sink.heartbeat()
+    await tick(1000)
+    expect(ws.closed).toBe(true)
+    sub.close()
+  })
+
+  it('a long poll has its own proof deadline (longPollTimeout), not connectTimeout (9)', async () => {
+    w = world({ longpoll: 61000 })
+    const sub = w.subscribe(URL_, w.options({ transports: ['longpoll', 'poll'] }))
+    await tick()
+    await tick(30000)
+    expect(w.last().name).toBe('longpoll')
+    expect(w.last().closed).toBe(false)
+    // The held poll is answered empty after 25 s: proof.
+    w.last().sink.heartbeat()
+    await tick(120000)
+    expect(w.connections.map((c) => c.name)).toEqual(['longpoll'])
+    expect(sub.state).toBe('open')
+    sub.close()
+  })
+
+  it('a native EventSource proves itself by opening (10), and receives the event types named in eventTypes (13)', async () => {
+    const { createSubscribe, eventsource, longpoll } = await import('../../src/core')
+    const sources: FakeEventSource[] = []
+    class FakeEventSource extends EventTarget {
+      onopen: (() => void) | null = null
+      onerror: (() => void) | null = null
+      closed = false
+      constructor(readonly url: string) {
+        super()
+        sources.push(this)
+      }
+      close() {
+        this.closed = true
+      }
+      emit(type: string, data: string, lastEventId = '') {
+        this.dispatchEvent(Object.assign(new Event(type), { data, lastEventId }))
+      }
+    }
+    const subscribe = createSubscribe({ eventsource, longpoll })
+    const seen: string[] = []
+    const sub = subscribe(URL_, w.options({ eventsource: 'native', eventTypes: ['tick'], onMessage: (e) => seen.push(`${e.type}:${e.data}`), env: { ...w.env, EventSource: FakeEventSource as never } }))
+    await tick()
+    const es = sources[0]!
+    es.onopen!()
+    // A quiet stream: comments are invisible to it, and its open is all the proof it gives.
+    await tick(120000)
+    expect(es.closed).toBe(false)
+    expect(sub.state).toBe('open')
+    es.emit('message', 'a', '1')
+    es.emit('tick', 'b', '2')
+    es.emit('other', 'c', '3')
+    expect(seen).toEqual(['message:a', 'tick:b'])
+    expect(sub.lastEventId).toBe('2')
+    sub.close()
+    expect(es.closed).toBe(true)
+  })
+
+  it('an already-aborted signal still says closed, once listeners are attached', async () => {
+    const controller = new AbortController()
+    controller.abort()
+    const sub = w.subscribe(URL_, w.options({ signal: controller.signal }))
+    const states: string[] = []
+    sub.on('state', (s) => states.push(s.state))
+    await tick()
+    expect(states).toEqual(['closed'])
+    expect(w.connections).toHaveLength(0)
+  })
+
+  it('a timeout on the connection in use never comes from an older attempt', async () => {
+    const errors: SubwireError[] = []
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'], connectTimeout: 1000 }))
+    sub.on('error', (e) => errors.push(e))
+    await tick()
+    const first = w.last()
+    first.sink.close(new ConnectionError('refused', 'websocket', 1006))
+    await tick(500)
+    first.sink.close(new TimeoutError('late', 'websocket'))
+    expect(errors).toHaveLength(1)
+    sub.close()
+  })
+})
+
+describe('configuration errors are thrown at once, naming the fix', () => {
+  it('a relative URL where there is no page (SSR, Node)', () => {
+    expect(() => w.subscribe('/events', w.options({ env: { location: undefined } }))).toThrowError(/relative and there is no page.*subscribe in the browser only/)
+    try {
+      w.subscribe('/events', w.options({ env: { location: undefined } }))
+    } catch (error) {
+      expect(error).toBeInstanceOf(SubwireError)
+      expect((error as SubwireError).kind).toBe('config')
+    }
+  })
+
+  it('a ws:// URL given to an HTTP transport; alone it means WebSocket only', async () => {
+    expect(() => w.subscribe('ws://localhost/events', w.options({ transports: ['eventsource'] }))).toThrowError(/eventsource transport needs an http\(s\): URL/)
+    const sub = w.subscribe('ws://localhost/events', w.options())
+    await tick()
+    expect(w.connections.map((c) => c.name)).toEqual(['websocket'])
+    sub.close()
+  })
+
+  it.each([
+    [{ connectTimeout: -1 }, /connectTimeout must be a number ≥ 1/],
+    [{ connectTimeout: 'soon' }, /connectTimeout must be a number/],
+    [{ transports: [] }, /transports must be a list of/],
+    [{ transports: ['carrier-pigeon'] }, /transports must be a list of/],
+    [{ decode: 'xml' }, /decode must be one of text, json/],
+    [{ retry: { factor: 0.5 } }, /retry.factor must be a number ≥ 1/],
+    [{ retry: { initialDelay: NaN } }, /retry.initialDelay must be a number ≥ 0/],
+    [{ maxIdLength: 0 }, /maxIdLength must be a number ≥ 1/],
+    [{ lastEventId: 'a\nb' }, /lastEventId must hold no NUL, CR or LF/],
+    [{ statuses: { 410: 'maybe' } }, /statuses must map HTTP statuses/],
+    [{ urls: { pigeon: 'http://x' } }, /urls.pigeon is not a transport/],
+    [{ parse: 'json' }, /parse must be a function/],
+  ])('%j', (options, message) => {
+    expect(() => w.subscribe(URL_, w.options(options as never))).toThrowError(message)
+  })
+
+  it('bounds durations to what setTimeout can wait', async () => {
+    const sub = w.subscribe(URL_, w.options({ connectTimeout: 1e12 }))
+    await tick()
+    await tick(1000)
+    expect(w.last().closed).toBe(false)
+    sub.close()
+  })
+})
