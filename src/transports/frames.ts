@@ -1,6 +1,6 @@
 // Turns what a transport receives into sink calls: SSE streams through the shared parser,
-// WebSocket frames by the `frames` option, JSON and `parse` results. One resume point per
-// connection, whatever mixes of framing arrive, and every id checked before it is used.
+// WebSocket frames by the `frames` option, JSON envelopes and `parse` results. One resume point
+// per connection, whatever mix of framings arrives, and every id checked before it is used.
 import { bound } from '../backoff'
 import { createParser } from '../parser'
 import { ProtocolError } from '../errors'
@@ -20,69 +20,57 @@ export interface Frames {
   readonly events: number
 }
 
-const ENVELOPE: Record<string, 1> = { id: 1, event: 1, data: 1, retry: 1 }
 // A text frame in SSE field syntax starts with a field or a comment.
-const SSE_START = /^(?:data|id|event|retry)(?::|\r|\n|$)|^:/
+const SSE_START = /^(data|id|event|retry)(:|\r|\n|$)|^:/
 // A frame that ends with a blank line leaves the stream between blocks.
-const BLOCK_END = /(?:\r\n|\r|\n)(?:\r\n|\r|\n)$/
+const BLOCK_END = /(\r\n|\r|\n)(\r\n|\r|\n)$/
+// An object is an envelope when every key is one of these.
+const ENVELOPE = /^(id|event|data|retry)$/
 
 export function createFrames(context: TransportContext, sink: TransportSink): Frames {
   const { name, options } = context
   const { heartbeatEvents, maxIdLength, maxEventSize, parse, frames: mode } = options
   let lastEventId = context.lastEventId()
   let events = 0
-  let produced = 0
+  // Calls made to the sink; a frame that made none held nothing.
+  let told = 0
   let blocks = 0
   let comment = false
   let midBlock = false
 
   const warn = (message: string, cause?: unknown) => sink.warn(new ProtocolError(message, name, true, cause))
 
-  /** An id the server sent, or `undefined` (with a warning) when it cannot be a resume point. */
-  function checkId(id: unknown): string | undefined {
-    if (typeof id === 'number' && Number.isFinite(id)) id = String(id)
-    if (typeof id !== 'string' || /[\0\r\n]/.test(id)) {
-      warn(`id ignored: ${typeof id === 'string' ? 'it holds NUL, CR or LF' : `a ${typeof id} is not an id`} (send ids as strings or numbers)`)
-      return undefined
-    }
-    if (id.length > maxIdLength) {
-      warn(`id of ${id.length} characters ignored, over maxIdLength (${maxIdLength}); the resume point stays at the previous id`)
-      return undefined
-    }
-    return id
-  }
-
-  function deliver(type: string, data: string, rawId: unknown): void {
-    produced++
+  /** Deliver an event (data given) or move the resume point (`data` undefined), after checking the id. */
+  function deliver(type: string, data: string | undefined, rawId: unknown): void {
+    told++
     comment = false
-    const id = rawId === undefined ? undefined : checkId(rawId)
-    if (id !== undefined) lastEventId = id
-    if (heartbeatEvents.includes(type)) return sink.heartbeat()
-    events++
-    sink.event({ type, data, id, lastEventId })
-  }
-
-  function moveId(rawId: unknown): void {
-    produced++
-    const id = checkId(rawId)
-    if (id !== undefined) sink.id((lastEventId = id))
-  }
-
-  function retry(ms: unknown): void {
-    produced++
-    const value = typeof ms === 'number' ? bound(ms) : undefined
-    if (value !== undefined) sink.retry(value)
+    let id: string | undefined
+    if (rawId !== undefined) {
+      id = typeof rawId === 'number' && isFinite(rawId) ? String(rawId) : (rawId as string)
+      if (typeof id !== 'string' || /[\0\r\n]/.test(id) || id.length > maxIdLength) {
+        // An id that cannot travel back in a URL or a header: the previous resume point stays.
+        warn(`id ignored (not a string or number, holds NUL/CR/LF, or over maxIdLength ${maxIdLength})`)
+        id = undefined
+      } else lastEventId = id
+    }
+    if (data === undefined) {
+      if (id !== undefined) sink.id(id)
+    } else if (heartbeatEvents.includes(type)) sink.heartbeat()
+    else {
+      events++
+      sink.event({ type, data, id, lastEventId })
+    }
   }
 
   function heartbeat(): void {
-    produced++
+    told++
     sink.heartbeat()
   }
 
   const parser = createParser({
     onEvent: (m) => deliver(m.type, m.data, m.id),
-    onRetry: retry,
-    onLastEventId: moveId,
+    onRetry: (ms) => (told++, sink.retry(bound(ms)!)),
+    onLastEventId: (id) => deliver('', undefined, id),
     onComment() {
       comment = true
       heartbeat()
@@ -98,28 +86,20 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
     maxEventSize,
   })
 
-  /** One `{id?, event?, data?, retry?}` (a JSON envelope or what `parse` returned). */
-  function one(value: ParsedEvent): void {
-    if (value.retry !== undefined) retry(value.retry)
-    if (value.data === undefined) {
-      if (value.id !== undefined) moveId(value.id)
-      else if (value.retry === undefined) heartbeat()
-      return
-    }
-    // A JSON envelope names its type `event`, as the SSE field; a parse result names it `type`.
-    const { data } = value
-    const type = (value as { event?: unknown }).event ?? value.type
-    deliver(typeof type === 'string' && type ? type : 'message', typeof data === 'string' ? data : JSON.stringify(data), value.id)
+  /** One `{id?, event?, data?, retry?}`: a JSON envelope (type in `event`) or what `parse` returned (type in `type`). */
+  function one(value: ParsedEvent & { event?: unknown }): void {
+    const { data, retry } = value
+    const type = value.event ?? value.type
+    if (typeof retry === 'number' && bound(retry) !== undefined) (told++, sink.retry(bound(retry)!))
+    if (data === undefined && value.id === undefined) {
+      if (retry === undefined) heartbeat()
+    } else deliver(typeof type === 'string' && type ? type : 'message', data === undefined || typeof data === 'string' ? data : JSON.stringify(data), value.id)
   }
 
   const isEnvelope = (value: unknown): value is ParsedEvent => {
     if (typeof value !== 'object' || !value || Array.isArray(value)) return false
-    let keys = 0
-    for (const key in value) {
-      if (!ENVELOPE[key]) return false
-      keys++
-    }
-    return keys > 0
+    const keys = Object.keys(value)
+    return keys.length > 0 && keys.every((key) => ENVELOPE.test(key))
   }
 
   /**
@@ -132,16 +112,12 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
     try {
       value = JSON.parse(text)
     } catch (cause) {
-      if (as === 'auto') return deliver('message', text, undefined)
-      return warn(`${as === 'body' ? 'body' : 'frame'} is not JSON (${cause})`, cause)
+      return as === 'auto' ? deliver('message', text, undefined) : warn(`not JSON (${cause})`, cause)
     }
-    if (isEnvelope(value) || (Array.isArray(value) && (as === 'body' || (value.length && value.every(isEnvelope))))) {
-      for (const item of Array.isArray(value) ? value : [value]) {
-        if (isEnvelope(item)) one(item)
-        else warn('array item is not an {id?, event?, data, retry?} object: pass parse to read this format')
-      }
-    } else if (as !== 'body') deliver('message', text, undefined)
-    else warn('body is not an {id?, event?, data, retry?} object or an array of them: pass parse to read this format')
+    const list = Array.isArray(value) ? value : [value]
+    if (list.every(isEnvelope) && (as === 'body' || list.length)) for (const item of list) one(item)
+    else if (as !== 'body') deliver('message', text, undefined)
+    else warn('body is not {id?, event?, data, retry?} objects: pass parse to read this format')
   }
 
   function parsed(text: string, info: ParseInfo): void {
@@ -149,13 +125,10 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
     try {
       result = parse!(text, info)
     } catch (cause) {
-      return warn(`parse rejected a ${info.status ? 'body' : 'frame'}: ${cause}`, cause)
+      return warn(`parse rejected it: ${cause}`, cause)
     }
-    if (result == null) heartbeat()
-    else if (Array.isArray(result)) {
-      for (const item of result) one(item)
-      if (!result.length) heartbeat()
-    } else one(result)
+    if (result == null || (Array.isArray(result) && !result.length)) heartbeat()
+    else for (const item of Array.isArray(result) ? result : [result]) one(item)
   }
 
   return {
@@ -165,21 +138,20 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
       return blocks
     },
     frame(text) {
-      const before = produced
-      if (text.length > maxEventSize) return warn(`frame of ${text.length} characters dropped, over maxEventSize (${maxEventSize})`)
+      const before = told
+      if (text.length > maxEventSize) return warn(`frame over maxEventSize (${maxEventSize}) dropped`)
       if (parse) parsed(text, { transport: name })
       else if (mode === 'text') deliver('message', text, undefined)
       else if (mode === 'sse' || midBlock || (mode === 'auto' && SSE_START.test(text))) {
         parser.feed(text)
-        midBlock = !BLOCK_END.test(text)
-        if (midBlock) return
-      } else if (mode === 'json' || text[0] === '{' || text[0] === '[') json(text, mode === 'json' ? 'json' : 'auto')
+        if ((midBlock = !BLOCK_END.test(text))) return
+      } else if (mode === 'json' || text[0] === '{' || text[0] === '[') json(text, mode === 'json' ? mode : 'auto')
       else deliver('message', text, undefined)
-      if (produced === before) warn('frame dropped: it holds no event, id or heartbeat')
+      if (told === before) warn('frame dropped: it holds no event, id or heartbeat')
     },
     body(text, info) {
-      if (text.length > maxEventSize) return warn(`body of ${text.length} characters dropped, over maxEventSize (${maxEventSize})`)
-      if (parse) parsed(text, info)
+      if (text.length > maxEventSize) warn(`body over maxEventSize (${maxEventSize}) dropped`)
+      else if (parse) parsed(text, info)
       else json(text, 'body')
     },
     end() {

@@ -5,7 +5,7 @@
 import { parseRetryAfter } from '../backoff'
 import { ConnectionError, HttpError, ProtocolError, SubwireError, TimeoutError } from '../errors'
 import { isSameOrigin } from '../url'
-import { createFrames } from './frames'
+import { createFrames, type Frames } from './frames'
 import type { TransportContext, TransportHandle, TransportSink } from './types'
 
 /** An empty long-poll answer faster than this was not held: the server is not long polling. */
@@ -15,87 +15,77 @@ export const MAX_FAST_EMPTY = 5
 /** A read carrying two or more heartbeat blocks after this long without bytes was held back on the way. */
 export const HELD_GAP = 1000
 
-/** The UTF-8 bytes of `text` as a byte string, the form a header value takes (as the native EventSource sends it). */
-function byteString(text: string): string {
-  let out = ''
-  for (const byte of new TextEncoder().encode(text)) out += String.fromCharCode(byte)
-  return out
-}
-
 export function toError(error: unknown, context: TransportContext): SubwireError {
-  if (error instanceof SubwireError) return error
-  return new ConnectionError(
-    'network error or CORS rejection: is the server up, and does it send Access-Control-Allow-Origin for this origin?',
-    context.name,
-    undefined,
-    error,
-  )
-}
-
-/** The framing of a response: `sse`, `json`, `empty` (nothing to read), or `undefined` (wrong type). */
-function framingOf(response: Response, parse: boolean): 'sse' | 'json' | 'empty' | undefined {
-  const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
-  if (type === 'text/event-stream') return 'sse'
-  if (parse || type === 'application/json' || type.endsWith('+json')) return 'json'
-  if (!type && response.headers.get('content-length') === '0') return 'empty'
-  return undefined
-}
-
-function wrongType(response: Response, context: TransportContext): ProtocolError {
-  const type = response.headers.get('content-type')
-  return new ProtocolError(
-    /html/i.test(type ?? '')
-      ? 'an HTML page came back where events were expected (a login page or a proxy error page?): check url and the proxy'
-      : `wrong Content-Type "${type ?? ''}": the server must answer text/event-stream${context.name === 'eventsource' ? '' : ' or application/json, or pass parse'}`,
-    context.name,
-    false,
-  )
+  return error instanceof SubwireError
+    ? error
+    : new ConnectionError('network error or CORS rejection: is the server up, and does it allow this origin?', context.name, undefined, error)
 }
 
 /** Let go of a body that will not be read. */
-function discard(response: Response): void {
-  response.body?.cancel().catch(() => {})
-}
+const discard = (response: Response) => void response.body?.cancel().catch(() => {})
 
 /**
  * Send one GET. `sse` asks for an event stream and sends the resume id as `Last-Event-ID` where
  * that costs no CORS preflight; otherwise the id travels as a query parameter. Resolves with a
- * 2xx response (or a poll's "nothing new": 204, 304, or a status the `statuses` option calls
- * `empty`); rejects with a typed error.
+ * 2xx response (or a poll's "nothing new": 204, 304, or a status `statuses` calls `empty`), of
+ * the content type `types` accepts; rejects with a typed error.
  */
 async function send(context: TransportContext, signal: AbortSignal, sse: boolean, extra: Record<string, string> = {}): Promise<Response> {
-  const { env, options } = context
+  const { env, options, name } = context
   const user = await context.headers()
   const hasUser = Object.keys(user).length > 0
   const id = context.lastEventId()
   // The Last-Event-ID header is the SSE standard; across origins it would force a CORS preflight a
-  // plain server does not answer, so there (and on every polling request) the id goes in the URL.
-  const asHeader = sse && !!id && (hasUser || isSameOrigin(options.urls[context.name] ?? options.nodes[0]!, env.location))
+  // plain server does not answer, so there (and on every poll) the id goes in the URL instead.
+  const asHeader = sse && !!id && (hasUser || isSameOrigin(options.urls[name] ?? options.nodes[0]!, env.location))
   const url = await context.url(!asHeader)
   const headers: Record<string, string> = { ...user, ...extra }
   if (sse) headers.accept = 'text/event-stream'
-  if (asHeader) headers['last-event-id'] = byteString(id)
-  const manual = options.redirect === 'error' || (options.redirect === 'same-origin' && hasUser)
+  // A header value is bytes: the id's UTF-8 bytes, as the native EventSource sends it.
+  if (asHeader) headers['last-event-id'] = String.fromCharCode(...new TextEncoder().encode(id))
   const response = await env.fetch!(url, {
     headers,
     signal,
     credentials: options.withCredentials ? 'include' : 'same-origin',
     cache: 'no-store',
-    redirect: manual ? 'manual' : 'follow',
+    redirect: options.redirect === 'error' || (options.redirect === 'same-origin' && hasUser) ? 'manual' : 'follow',
   })
-  if (response.type === 'opaqueredirect') {
-    throw new SubwireError(
-      'config',
-      `the server redirected this request${hasUser ? ', which carries your headers' : ''}: point url at the final location, or pass redirect: 'follow' if that origin may see them`,
-      context.name,
+  const { status, type } = response
+  if (type === 'opaqueredirect') {
+    throw new SubwireError('config', "redirected, and the request carries your headers: point url at the final location, or pass redirect: 'follow'", name, false)
+  }
+  const empty = status === 204 || status === 304 || options.statuses[status] === 'empty'
+  if ((status > 199 && status < 300 && status !== 204) || (!sse && empty)) {
+    const contentType = response.headers.get('content-type') ?? ''
+    if (empty || /^text\/event-stream|^application\/(.*\+)?json|^$/i.test(contentType) || (!sse && options.parse)) return response
+    discard(response)
+    throw new ProtocolError(
+      /html/i.test(contentType)
+        ? 'an HTML page came back where events were expected (a login page or a proxy error page?)'
+        : `wrong Content-Type "${contentType}": answer text/event-stream${sse ? '' : ' or application/json, or pass parse'}`,
+      name,
       false,
     )
   }
-  const { status } = response
-  if (status >= 200 && status < 300 && status !== 204) return response
-  if (!sse && (status === 204 || status === 304 || options.statuses[status] === 'empty')) return response
   discard(response)
-  throw new HttpError(status, context.name, parseRetryAfter(response.headers.get('retry-after'), env.now()))
+  throw new HttpError(status, name, parseRetryAfter(response.headers.get('retry-after'), env.now()))
+}
+
+/**
+ * Read an event-stream body into `frames` as it arrives. Returns `false` when the transport was
+ * closed meanwhile. `onRead(blocks)` runs after each read with the heartbeat blocks it held.
+ */
+async function read(response: Response, frames: Frames, sink: TransportSink, done: () => boolean, onRead?: (blocks: number) => void): Promise<boolean> {
+  const reader = response.body!.getReader()
+  for (;;) {
+    const { done: end, value } = await reader.read()
+    if (done()) return false
+    if (end) return frames.end(), true
+    sink.activity()
+    const blocks = frames.stream(value)
+    if (done()) return false
+    onRead?.(blocks)
+  }
 }
 
 /**
@@ -118,29 +108,24 @@ export function stream(context: TransportContext, sink: TransportSink): Transpor
   ;(async () => {
     const response = await send(context, controller.signal, true)
     if (done) return
-    if (framingOf(response, false) !== 'sse') {
+    if (!/^text\/event-stream/i.test(response.headers.get('content-type')!)) {
       discard(response)
-      throw wrongType(response, context)
+      throw new ProtocolError(`wrong Content-Type "${response.headers.get('content-type')}": answer text/event-stream`, 'eventsource', false)
     }
     sink.open({ status: response.status, headers: response.headers })
-    const reader = response.body!.getReader()
     let last = env.now()
     let held = 0
-    for (;;) {
-      const { done: end, value } = await reader.read()
-      if (done) return
-      if (end) break
-      const now = env.now()
-      sink.activity()
-      const blocks = frames.stream(value)
-      if (done) return
-      if (blocks > 1 && now - last >= HELD_GAP && (held += blocks - 1) > 1) {
-        throw new SubwireError('buffered', 'events arrive in bursts: a proxy buffers the stream (ask for X-Accel-Buffering: no and Cache-Control: no-transform)', 'eventsource', true)
-      }
-      last = now
+    if (
+      await read(response, frames, sink, () => done, (blocks) => {
+        const now = env.now()
+        if (blocks > 1 && now - last >= HELD_GAP && (held += blocks - 1) > 1) {
+          finish(new SubwireError('buffered', 'events arrive in bursts: a proxy buffers the stream (X-Accel-Buffering: no, Cache-Control: no-transform)', 'eventsource', true))
+        }
+        last = now
+      })
+    ) {
+      finish()
     }
-    frames.end()
-    finish()
   })().catch((error: unknown) => finish(toError(error, context)))
 
   return { close: () => done || stop() }
@@ -152,17 +137,18 @@ export function stream(context: TransportContext, sink: TransportSink): Transpor
  * (`hold`) or after the interval; an empty answer ("nothing new": 204, 304, `[]`, an empty body)
  * proves a poll, and a long poll when it was held. Fast empty answers from a long poll make the
  * next request wait a floor that doubles each time, and the fifth in a row fails the transport.
+ * The last ETag and Last-Modified go back as If-None-Match and If-Modified-Since.
  */
 export function polling(context: TransportContext, sink: TransportSink, hold: boolean): TransportHandle {
-  const { env, options } = context
+  const { env, options, name } = context
+  let retryField: number | undefined
   const frames = createFrames(context, { ...sink, retry: (ms) => sink.retry((retryField = ms)) })
   let done = false
   let opened = false
   let controller: AbortController | undefined
   let timer: unknown
-  let etag: string | undefined
-  let modified: string | undefined
-  let retryField: number | undefined
+  let etag: string | null = null
+  let modified: string | null = null
   let empties = 0
 
   const stop = () => {
@@ -173,7 +159,7 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
   }
   const finish = (error?: SubwireError) => done || (stop(), sink.close(error))
 
-  /** One request; resolves with the wait before the next one. */
+  /** One request; resolves with the wait before the next one (or -1 when closed meanwhile). */
   async function once(): Promise<number> {
     const my = (controller = new AbortController())
     let timedOut = false
@@ -187,43 +173,30 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
       if (etag) conditional['if-none-match'] = etag
       if (modified) conditional['if-modified-since'] = modified
       const response = await send(context, my.signal, false, conditional)
-      if (done) return 0
+      if (done) return -1
       const before = frames.events
-      const { status, headers } = response
-      const framing = response.ok && status !== 204 ? framingOf(response, !!options.parse) : 'empty'
-      if (!framing) {
-        discard(response)
-        throw wrongType(response, context)
-      }
+      const { status, headers, ok } = response
       if (!opened) {
         opened = true
         sink.open({ status, headers })
-        if (done) return 0
+        if (done) return -1
       }
       etag = headers.get('etag') ?? etag
       modified = headers.get('last-modified') ?? modified
-      if (framing === 'sse') {
-        const reader = response.body!.getReader()
-        for (;;) {
-          const { done: end, value } = await reader.read()
-          if (done) return 0
-          if (end) break
-          sink.activity()
-          frames.stream(value)
-          if (done) return 0
-        }
-        frames.end()
-      } else if (framing === 'json') {
+      if (!ok || status === 204) discard(response)
+      else if (!options.parse && /^text\/event-stream/i.test(headers.get('content-type')!)) {
+        if (!(await read(response, frames, sink, () => done))) return -1
+      } else {
         const text = await response.text()
-        if (done) return 0
-        if (text.trim()) frames.body(text, { transport: context.name, status, headers })
-        if (done) return 0
-      } else discard(response)
+        if (done) return -1
+        if (text.trim()) frames.body(text, { transport: name, status, headers })
+        if (done) return -1
+      }
       if (frames.events > before) {
         empties = 0
         return hold ? 0 : retryField ?? options.pollInterval
       }
-      // Nothing new. A poll's empty answer is its normal "alive"; a long poll's only when it was held.
+      // Nothing new: a poll's normal answer; a long poll's only when it was held.
       empties++
       if (!hold) {
         sink.heartbeat()
@@ -234,17 +207,10 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
         sink.heartbeat()
         return 0
       }
-      if (empties >= MAX_FAST_EMPTY) {
-        throw new ProtocolError(
-          `answered at once with nothing ${empties} times in a row: not a long-poll endpoint (hold the request until there are events)`,
-          context.name,
-          false,
-        )
-      }
-      return 250 * 2 ** empties
+      if (empties < MAX_FAST_EMPTY) return 250 * 2 ** empties
+      throw new ProtocolError(`answered at once with nothing ${empties} times in a row: not a long-poll endpoint (hold requests until there are events)`, name, false)
     } catch (error) {
-      if (timedOut) throw new TimeoutError(`no complete answer within longPollTimeout (${options.longPollTimeout} ms)`, context.name)
-      throw error
+      throw timedOut ? new TimeoutError(`no whole answer within longPollTimeout (${options.longPollTimeout} ms)`, name) : error
     } finally {
       env.clearTimeout(timer)
     }
@@ -252,14 +218,12 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
 
   const loop = () => {
     once().then(
-      (wait) => {
-        // Through a timer even at 0 ms: a server that answers at once must not starve the page.
-        if (!done) timer = env.setTimeout(loop, wait)
-      },
+      // Through a timer even at 0 ms: a server that answers at once must not starve the page.
+      (wait) => done || (timer = env.setTimeout(loop, wait)),
       (error: unknown) => finish(toError(error, context)),
     )
   }
   loop()
 
-  return { close: () => done || stop(), proofTimeout: hold ? options.longPollTimeout : undefined, polls: true }
+  return { close: () => done || stop(), proofTimeout: hold ? options.longPollTimeout + MIN_HOLD : undefined, polls: true }
 }
