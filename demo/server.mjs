@@ -28,6 +28,15 @@ const TYPES = {
   '.md': 'text/plain; charset=utf-8',
 }
 
+/** The data of one framed event (what a raw WebSocket frame carries). */
+function parseData(text) {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => line.slice(6))
+    .join('\n')
+}
+
 /** Encode one stored event in the SSE field syntax (also the WebSocket and polling framing). */
 export function frame({ id, event, data, retry }) {
   let out = ''
@@ -42,12 +51,18 @@ export function frame({ id, event, data, retry }) {
  * @param {object} [options]
  * @param {number} [options.port] 0 picks a free port
  * @param {string} [options.host]
- * @param {number} [options.heartbeatMs] comment/heartbeat interval on streams
+ * @param {number} [options.heartbeatMs] comment/heartbeat interval on streams (0: none)
+ * @param {boolean} [options.greeting] send a heartbeat comment as soon as a stream opens (default true)
+ * @param {string} [options.pingEvent] heartbeats as this named event with empty data (as hono's streamSSE users do) instead of comments
+ * @param {'comment'|'ping'} [options.wsKeepalive] WebSocket heartbeats as comments (default) or protocol PING frames (as nchan)
+ * @param {'sse'|'raw'} [options.wsFrames] WebSocket frames in SSE field syntax (default) or each event's data alone, without ids
  * @param {number} [options.holdMs] long-poll hold before an empty 204
  * @param {number} [options.replayLimit] events kept for resume
  * @param {number} [options.retryMs] `retry` sent at the start of each stream
  * @param {Map<string, Uint8Array|string>} [options.raw] fixed byte streams served at /raw/<name>
  * @param {string[]} [options.staticDirs] more folders (relative to the repository) to serve files from
+ * @param {{ http?: (req, res, url) => boolean | Promise<boolean>, upgrade?: (req, socket, head, url, wss) => boolean }} [options.handlers]
+ *   routes of a test's own: each returns true when it handled the request
  */
 export async function startServer(options = {}) {
   const {
@@ -59,7 +74,14 @@ export async function startServer(options = {}) {
     retryMs,
     raw = new Map(),
     staticDirs = [],
+    handlers = {},
+    greeting = true,
+    pingEvent,
+    wsKeepalive = 'comment',
+    wsFrames = 'sse',
   } = options
+  const heartbeat = pingEvent ? `event: ${pingEvent}\ndata: \n\n` : ': heartbeat\n\n'
+  const hello = `${retryMs !== undefined ? `retry: ${retryMs}\n` : ''}${greeting ? `: heartbeat ${heartbeatMs}\n` : ''}`
   const servedDirs = [...STATIC_DIRS, ...staticDirs]
 
   /** @type {{id: number, event?: string, data: string}[]} */
@@ -76,6 +98,7 @@ export async function startServer(options = {}) {
     starveWebSocket: false, // accept the upgrade, then send nothing at all
     killWebSocket: false, // accept the upgrade, then cut the connection at once
     bufferSse: 0, // SSE: hold bytes and flush every N ms, like a buffering proxy
+    gone: 0, // next N requests of any HTTP transport: 410 Gone (a deleted channel, as nchan says it)
   }
   let generator
 
@@ -105,6 +128,16 @@ export async function startServer(options = {}) {
   function dropAll() {
     for (const s of [...streams]) s.close()
     for (const w of [...waiters]) w.abort()
+  }
+
+  /** End every stream cleanly (an SSE response that ends, a WebSocket closed with 1000). */
+  function endAll() {
+    for (const s of [...streams]) s.end()
+  }
+
+  /** Write raw text to every live stream (SSE and WebSocket), e.g. a block a test wants to see handled. */
+  function inject(text) {
+    for (const s of streams) s.send(text)
   }
 
   const server = createServer(async (req, res) => {
@@ -138,6 +171,7 @@ export async function startServer(options = {}) {
       return res.end()
     }
     if (url.pathname === '/favicon.ico') return void res.writeHead(204).end()
+    if (handlers.http && (await handlers.http(req, res, url))) return
     if (url.pathname === '/') {
       res.writeHead(302, { location: '/demo/index.html' })
       return res.end()
@@ -231,6 +265,7 @@ export async function startServer(options = {}) {
         faults.starveWebSocket = false
         faults.killWebSocket = false
         faults.bufferSse = 0
+        faults.gone = 0
         break
       default:
         return json(res, { error: `unknown action ${action}` }, 404)
@@ -269,6 +304,11 @@ export async function startServer(options = {}) {
     }
     if (faults.refuse.has(transport)) {
       res.writeHead(503, { 'content-type': 'text/plain' }).end(`${transport} refused by fault switch`)
+      return false
+    }
+    if (faults.gone > 0) {
+      faults.gone--
+      res.writeHead(410, { 'content-type': 'text/plain' }).end('gone')
       return false
     }
     if (faults.unavailable > 0) {
@@ -312,16 +352,20 @@ export async function startServer(options = {}) {
         held = ''
       }, faults.bufferSse)
     }
-    write(`${retryMs !== undefined ? `retry: ${retryMs}\n` : ''}: heartbeat ${heartbeatMs}\n\n`)
+    if (hello) write(`${hello}\n`)
     for (const event of replayFrom(lastEventId)) write(frame(event))
-    const hb = setInterval(() => write(': heartbeat\n\n'), heartbeatMs)
-    hb.unref()
+    const hb = heartbeatMs ? setInterval(() => write(heartbeat), heartbeatMs) : undefined
+    hb?.unref()
     const stream = {
       kind: 'eventsource',
       send: write,
       close() {
         cleanup()
         res.destroy()
+      },
+      end() {
+        cleanup()
+        res.end()
       },
     }
     const cleanup = () => {
@@ -379,6 +423,7 @@ export async function startServer(options = {}) {
   const wss = new WebSocketServer({ noServer: true })
   server.on('upgrade', async (req, socket, head) => {
     const url = new URL(req.url, 'http://x')
+    if (handlers.upgrade?.(req, socket, head, url, wss)) return
     if (url.pathname !== '/events') return socket.destroy()
     const lastEventId = url.searchParams.get('lastEventId') ?? undefined
     record('websocket', lastEventId, req)
@@ -390,20 +435,29 @@ export async function startServer(options = {}) {
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (faults.killWebSocket) return void setTimeout(() => ws.terminate(), 20)
       const starved = faults.starveWebSocket
+      const raw = wsFrames === 'raw'
       const send = (text) => {
         if (!starved && ws.readyState === ws.OPEN) ws.send(text)
       }
-      send(`${retryMs !== undefined ? `retry: ${retryMs}\n` : ''}: heartbeat ${heartbeatMs}\n\n`)
+      if (hello && !raw) send(`${hello}\n`)
       const replay = replayFrom(lastEventId)
-      for (let i = 0; i < replay.length; i += 200) send(replay.slice(i, i + 200).map(frame).join(''))
-      const hb = setInterval(() => send(': heartbeat\n\n'), heartbeatMs)
-      hb.unref()
+      if (raw) for (const event of replay) send(event.data)
+      else for (let i = 0; i < replay.length; i += 200) send(replay.slice(i, i + 200).map(frame).join(''))
+      const hb = heartbeatMs
+        ? setInterval(() => (wsKeepalive === 'ping' || raw ? ws.readyState === ws.OPEN && ws.ping() : send(heartbeat)), heartbeatMs)
+        : undefined
+      hb?.unref()
       const stream = {
         kind: 'websocket',
-        send,
+        // Raw frames: an event's data alone; heartbeats and comments are not sent as frames.
+        send: raw ? (text) => (text.startsWith(':') || text.startsWith('event: ' + pingEvent) ? undefined : send(parseData(text))) : send,
         close() {
           cleanup()
           ws.terminate()
+        },
+        end() {
+          cleanup()
+          ws.close(1000)
         },
       }
       const cleanup = () => {
@@ -426,6 +480,8 @@ export async function startServer(options = {}) {
     eventsUrl: `${origin}/events`,
     publish,
     dropAll,
+    endAll,
+    inject,
     restart,
     generate,
     faults,

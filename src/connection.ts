@@ -55,7 +55,7 @@ const PAGE_EVENTS = ['online', 'offline', 'visibilitychange', 'pagehide', 'pages
  */
 const WATCH = 10000
 const JUMP = 60000
-/** Frames or bodies subwire cannot read, before proof, that fail a connection at once. */
+/** Frames subwire cannot read, before proof, that fail a streaming connection (one poll body fails a poll). */
 const MAX_UNREADABLE = 3
 /** Recent ids kept while a probe runs, to find the same event on both transports. */
 const RING = 64
@@ -100,6 +100,8 @@ export function createConnection(options: Resolved, implementations: Transports,
   const backoff = createBackoff(options.policy, options.customRetry, env.random, report)
   let listeners: ConnectionListener[] = []
   const types = new Set<string>()
+  /** Transports on which this server showed a heartbeat cadence: watched from the start of every connection. */
+  const cadence = new Set<TransportName>()
 
   let state: State = 'connecting'
   let closed = false
@@ -122,6 +124,7 @@ export function createConnection(options: Resolved, implementations: Transports,
   let openedAt: number | undefined
   let real = false
   let unreadable = 0
+  let heartbeats = 0
   let lastActivity = 0
 
   // A connection on the side: a probe of a better transport, or a check of the next one.
@@ -198,7 +201,7 @@ export function createConnection(options: Resolved, implementations: Transports,
     name = current(neg)
     handle = details = acceptedAt = openedAt = undefined
     real = false
-    unreadable = 0
+    unreadable = heartbeats = 0
     lastActivity = env.now()
     trace('connect')
     setState('connecting')
@@ -215,7 +218,10 @@ export function createConnection(options: Resolved, implementations: Transports,
         if (!live()) return
         lastActivity = env.now()
         confirm(true)
-        if (live() && heartbeatTimeout && !timers.heartbeat && !handle?.polls) arm('heartbeat', beat, heartbeatTimeout)
+        // A second heartbeat shows a cadence (a first may be a greeting): watch for silence from now
+        // on, and on every later connection of this transport from its start.
+        if (live() && ++heartbeats > 1) cadence.add(name!)
+        if (live() && cadence.has(name!)) watchSilence()
       },
       activity() {
         if (live()) lastActivity = env.now()
@@ -245,8 +251,9 @@ export function createConnection(options: Resolved, implementations: Transports,
         if (!live()) return
         unreadable++
         emitError(error)
-        // A transport that sends only what subwire cannot read has failed, not proven itself.
-        if (live() && !real && unreadable >= MAX_UNREADABLE) ended(unreadableError())
+        // A transport that sends only what subwire cannot read has failed, not proven itself: at
+        // once for a poll (a whole answer), after a few frames for a stream.
+        if (live() && !real && unreadable >= (handle?.polls ? 1 : MAX_UNREADABLE)) ended(unreadableError())
       },
       close(error) {
         if (live()) ended(error)
@@ -256,8 +263,16 @@ export function createConnection(options: Resolved, implementations: Transports,
     if (!live()) return created.close()
     handle = created
     arm('deadline', deadline, created.proofTimeout ?? connectTimeout)
+    if (cadence.has(name)) watchSilence()
   }
 
+  /** One heartbeat timer per connection; checked when it fires. Polls have none: each request has its deadline. */
+  function watchSilence(): void {
+    if (heartbeatTimeout && !timers.heartbeat && !handle?.polls) arm('heartbeat', beat, heartbeatTimeout)
+  }
+
+  const starved = (other?: TransportName) =>
+    `accepted but silent for connectTimeout (${connectTimeout} ms)${other ? ` while ${other} delivered` : ''}: a proxy starves it (or pass silent: 'trust' for a server quiet by design)`
   const unreadableError = () => new ProtocolError(`sent nothing readable (is this the right endpoint? see the frames and parse options)`, name!, false)
 
   /** The attempt proved itself (`proof`: an event, a heartbeat, an id) or is trusted after its check. */
@@ -291,13 +306,13 @@ export function createConnection(options: Resolved, implementations: Transports,
       trace('timeout')
       return ended(new TimeoutError(`no answer within connectTimeout (${handle?.proofTimeout ?? connectTimeout} ms): a proxy may hold it, or the server is down`, name!))
     }
-    // Accepted, then silent: a quiet server, or a proxy that starves this transport? The next
-    // transport gives a second opinion; a transport that proved itself here before is trusted.
-    if (neg.index + 1 < order.length && remembered !== name) startSide('check', neg.index + 1)
+    // Accepted, then silent: a quiet server, or a proxy (or a stalled server) that starves this
+    // transport? As the `silent` option says; by default the next transport gives a second opinion.
+    if (options.silent === 'fallback') return ended(new TimeoutError(starved(), name!))
+    if (options.silent === 'check' && neg.index + 1 < order.length) startSide('check', neg.index + 1)
     else confirm(false)
   }
 
-  /** One heartbeat timer per connection, armed once its server sent a heartbeat; checked when it fires. */
   function beat(): void {
     timers.heartbeat = undefined
     const idle = env.now() - lastActivity
@@ -360,7 +375,7 @@ export function createConnection(options: Resolved, implementations: Transports,
   function settle(purpose: 'probe' | 'check', index: number, ok: boolean): void {
     closeSide()
     if (purpose === 'check') {
-      if (ok) return ended(new TimeoutError(`accepted but silent for connectTimeout (${connectTimeout} ms) while ${order[index]} delivered: a proxy starves it`, name!))
+      if (ok) return ended(new TimeoutError(starved(order[index]), name!))
       return confirm(false)
     }
     if (!ok) {

@@ -94,10 +94,19 @@ export interface SubscribeOptions {
   connectTimeout?: number
   /**
    * Milliseconds without any bytes after which a stream whose server sends heartbeats is treated
-   * as dead and replaced. Applies once a heartbeat arrived on the connection. 0 turns it off.
+   * as dead and replaced. Applies once the server sent a second heartbeat on the connection (a
+   * greeting alone is no cadence). 0 turns it off.
    * @default 45000
    */
   heartbeatTimeout?: number
+  /**
+   * What a connection that was accepted (a WebSocket open, an SSE 200) and stays silent for
+   * `connectTimeout` means: `'check'` asks the next transport for a second opinion (it delivers:
+   * this one is starved; it is quiet too: keep this one), `'trust'` keeps it (a server quiet by
+   * design), `'fallback'` takes it for starved (a server that always greets).
+   * @default 'check'
+   */
+  silent?: 'check' | 'trust' | 'fallback'
   /**
    * Largest event (and line, and frame, and poll body) accepted, in characters.
    * @default 8388608
@@ -214,6 +223,7 @@ const DEFAULTS = {
   heartbeatEvents: [] as string[],
   eventTypes: [] as string[],
   redirect: 'same-origin',
+  silent: 'check',
   share: 'auto',
   statuses: {} as Partial<Record<number, StatusAction>>,
 }
@@ -224,6 +234,7 @@ const CHOICES: Record<string, readonly unknown[]> = {
   eventsource: ['auto', 'fetch', 'native'],
   frames: ['auto', 'sse', 'json', 'text'],
   redirect: ['follow', 'same-origin', 'error'],
+  silent: ['check', 'trust', 'fallback'],
   share: ['auto', 'page', 'tabs', false],
   transports: DEFAULT_TRANSPORTS,
   statuses: ['retry', 'fallback', 'fatal', 'empty'],

@@ -134,9 +134,10 @@ export function stream(context: TransportContext, sink: TransportSink): Transpor
 /**
  * Long polling (`hold`) and short polling. Each request has `longPollTimeout` for its whole
  * exchange, body included. An answer with events is followed by the next request at once
- * (`hold`) or after the interval; an empty answer ("nothing new": 204, 304, `[]`, an empty body)
- * proves a poll, and a long poll when it was held. Fast empty answers from a long poll make the
- * next request wait a floor that doubles each time, and the fifth in a row fails the transport.
+ * (`hold`) or after the interval; an empty answer ("nothing new": 204, 304, `[]`, an empty body,
+ * or events that do not move the resume point) proves a poll, and a long poll when it was held.
+ * Fast empty answers from a long poll make the next request wait a floor that doubles each time,
+ * and the fifth in a row fails the transport.
  * The last ETag and Last-Modified go back as If-None-Match and If-Modified-Since.
  */
 export function polling(context: TransportContext, sink: TransportSink, hold: boolean): TransportHandle {
@@ -175,6 +176,7 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
       const response = await send(context, my.signal, false, conditional)
       if (done) return -1
       const before = frames.events
+      const from = context.lastEventId()
       const { status, headers, ok } = response
       if (!opened) {
         opened = true
@@ -192,7 +194,9 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
         if (text.trim()) frames.body(text, { transport: name, status, headers })
         if (done) return -1
       }
-      if (frames.events > before) {
+      // New events move the resume point (or the server uses no ids). Events that do not (a server
+      // that ignores the resume id and repeats itself) are nothing new.
+      if (frames.events > before && (!from || context.lastEventId() !== from)) {
         empties = 0
         return hold ? 0 : retryField ?? options.pollInterval
       }
@@ -208,7 +212,7 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
         return 0
       }
       if (empties < MAX_FAST_EMPTY) return 250 * 2 ** empties
-      throw new ProtocolError(`answered at once with nothing ${empties} times in a row: not a long-poll endpoint (hold requests until there are events)`, name, false)
+      throw new ProtocolError(`answered at once with nothing new ${empties} times in a row: not a long-poll endpoint (hold requests until there are events after lastEventId)`, name, false)
     } catch (error) {
       throw timedOut ? new TimeoutError(`no whole answer within longPollTimeout (${options.longPollTimeout} ms)`, name) : error
     } finally {

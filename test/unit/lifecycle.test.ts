@@ -425,17 +425,71 @@ describe('each edge of the state machine', () => {
     sub.close()
   })
 
-  it('heartbeat watching starts only once the server sent a heartbeat (a quiet server is trusted)', async () => {
+  it('heartbeat watching starts once the server showed it sends heartbeats: a second one (a greeting alone is not a cadence)', async () => {
     const sub = w.subscribe(URL_, w.options({ transports: ['websocket'], heartbeatTimeout: 1000 }))
     await tick()
     const ws = w.last()
     ws.sink.open()
+    // A greeting (nchan's ": hi"), then events, then a quiet channel: trusted.
+    ws.sink.heartbeat()
     ws.sink.event({ type: 'message', data: 'x', id: '1', lastEventId: '1' })
     await tick(600000)
     expect(ws.closed).toBe(false)
+    // A second heartbeat: this server sends them; silence now means a dead connection.
     ws.sink.heartbeat()
     await tick(1000)
     expect(ws.closed).toBe(true)
+    sub.close()
+  })
+
+  it('a stream that stalls after its headers is not trusted because its transport is remembered', async () => {
+    w.storage.setItem('subwire:http://localhost/events', `eventsource ${Date.now() + 3600000}`)
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource', 'longpoll'], connectTimeout: 1000 }))
+    await tick()
+    const stalled = w.last()
+    stalled.sink.open()
+    await tick(1000)
+    // A second opinion all the same; long polling delivers: the stream was starved.
+    const check = w.last()
+    expect(check.name).toBe('longpoll')
+    check.sink.event({ type: 'message', data: 'x', id: '1', lastEventId: '1' })
+    await tick()
+    expect(stalled.closed).toBe(true)
+    expect(sub.transport).toBe('longpoll')
+    sub.close()
+  })
+
+  it('a server that sent heartbeats on a transport has the next connection on it watched from its start', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource'], heartbeatTimeout: 3000, connectTimeout: 1000 }))
+    await tick()
+    const first = w.last()
+    first.sink.open()
+    first.sink.heartbeat()
+    first.sink.heartbeat()
+    first.sink.close(new ConnectionError('dropped', 'eventsource'))
+    await tick(1000)
+    // The next one is accepted, then stalls: no heartbeat of its own, but this server sends them.
+    const second = w.last()
+    expect(second).not.toBe(first)
+    second.sink.open()
+    await tick(3000)
+    expect(second.closed).toBe(true)
+    sub.close()
+  })
+
+  it.each([
+    ['check', 'a second opinion decides', ['websocket', 'eventsource'], 'websocket'],
+    ['trust', 'kept without asking (a server quiet by design, such as nchan)', ['websocket'], 'websocket'],
+    ['fallback', 'starved: fall back at once (a server that always greets)', ['websocket', 'eventsource'], 'eventsource'],
+  ] as const)("silent: '%s' — a transport accepted and then silent is %s", async (silent, _what, created, after) => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket', 'eventsource'], connectTimeout: 1000, silent }))
+    await tick()
+    w.last().sink.open()
+    await tick(1000)
+    expect(w.connections.map((c) => c.name)).toEqual(created)
+    if (silent === 'check') w.last().sink.open()
+    await tick(1000)
+    expect(sub.transport).toBe(after)
     sub.close()
   })
 

@@ -465,3 +465,35 @@ describe('createSubscribe (subwire/core)', () => {
     expect(kinds).toEqual(['unsupported'])
   })
 })
+
+describe('polls against servers that answer at once', () => {
+  it('a long poll answered at once with the event it resumed from, again and again, gets the floor too', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    let n = 0
+    // A server that ignores the resume id: every answer is event 1, at once.
+    server.use(
+      http.get(URL_, () => {
+        n++
+        return sse('id: 1\ndata: same\n\n')
+      }),
+    )
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+    const errors: string[] = []
+    sub.on('error', (e) => errors.push(e.message))
+    await vi.advanceTimersByTimeAsync(10000)
+    sub.close()
+    expect(n).toBeLessThanOrEqual(10)
+    expect(errors.some((m) => /answered at once with nothing new 5 times in a row/.test(m))).toBe(true)
+  })
+
+  it('a long poll answered at once with new events goes on at once (a busy channel)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    let n = 0
+    server.use(http.get(URL_, () => sse(`id: ${++n}\ndata: ${n}\n\n`)))
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+    const events = collect(sub)
+    await vi.advanceTimersByTimeAsync(100)
+    sub.close()
+    expect(events.length).toBeGreaterThan(20)
+  })
+})
