@@ -44,7 +44,13 @@ export default [
     plugins: [ts()],
     output: { file: 'dist/core.mjs', format: 'es', sourcemap: true, banner },
   },
+  {
+    input: 'src/presets.ts',
+    plugins: [ts()],
+    output: { file: 'dist/presets.mjs', format: 'es', sourcemap: true, banner },
+  },
   { input: 'src/index.ts', plugins: [dts()], output: { file: 'dist/subwire.d.ts', format: 'es' } },
   { input: 'src/parser.ts', plugins: [dts()], output: { file: 'dist/parser.d.ts', format: 'es' } },
   { input: 'src/core.ts', plugins: [dts()], output: { file: 'dist/core.d.ts', format: 'es' } },
+  { input: 'src/presets.ts', plugins: [dts()], output: { file: 'dist/presets.d.ts', format: 'es' } },
 ]

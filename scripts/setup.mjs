@@ -1,6 +1,6 @@
 // Makes a fresh clone ready, with Node built-ins only (it runs before `npm ci`):
 //   node scripts/setup.mjs            install dependencies when node_modules is missing
-//   node scripts/setup.mjs --browser  also make sure Chromium is there (apt-get when root)
+//   node scripts/setup.mjs --browser  also make sure Chromium, nginx + nchan and Redis are there (apt-get when root)
 //   node scripts/setup.mjs --build    also build dist/ when it is missing
 import { execSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -13,13 +13,24 @@ if (!existsSync('node_modules/.package-lock.json')) {
 }
 
 if (process.argv.includes('--browser')) {
-  const path = process.env.CHROME_PATH ?? '/usr/bin/chromium'
-  if (!existsSync(path)) {
+  // What the browser tests need from the system: Chromium, and nginx with the nchan module and
+  // Redis for the nchan tests. Installed with apt-get when run as root; else the tests say what
+  // is missing (they never skip).
+  const browser = process.env.CHROME_PATH ?? '/usr/bin/chromium'
+  const needs = [
+    [browser, 'chromium'],
+    ['/usr/sbin/nginx', 'nginx'],
+    ['/usr/lib/nginx/modules/ngx_nchan_module.so', 'libnginx-mod-nchan'],
+    ['/usr/bin/redis-server', 'redis-server'],
+  ]
+  const missing = needs.filter(([path, pkg]) => !existsSync(path) && !(pkg === 'chromium' && process.env.CHROME_PATH))
+  if (missing.length) {
+    const packages = missing.map(([, pkg]) => pkg).join(' ')
     if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-      console.log('setup: installing Chromium (apt-get install chromium)')
-      run('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium')
+      console.log(`setup: installing ${packages} (apt-get)`)
+      run(`apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${packages}`)
     } else {
-      console.error(`setup: no browser at ${path}; install Chromium or set CHROME_PATH (the browser tests will fail without it)`)
+      console.error(`setup: missing ${missing.map(([path]) => path).join(', ')}; install ${packages} (the browser tests will fail without them), or set CHROME_PATH`)
     }
   }
 }

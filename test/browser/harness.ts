@@ -15,6 +15,8 @@ export interface TestServer {
   eventsUrl: string
   publish(event: { event?: string | undefined; data: string }): number
   dropAll(): void
+  endAll(): void
+  inject(text: string): void
   restart(downMs: number): Promise<void>
   faults: {
     refuse: Set<string>
@@ -24,6 +26,7 @@ export interface TestServer {
     starveWebSocket: boolean
     killWebSocket: boolean
     bufferSse: number
+    gone: number
   }
   connections: Array<{ transport: string; lastEventId: string | null; at: number; url: string }>
   log: Array<{ id: number; event?: string; data: string }>

@@ -14,7 +14,7 @@ const api = read('docs/api.md')
 /** Every name the entries `subwire` and `subwire/core` export (`export *` of src/shared.ts included). */
 function exportedNames(): string[] {
   const names = new Set<string>()
-  for (const file of ['src/index.ts', 'src/shared.ts', 'src/core.ts']) {
+  for (const file of ['src/index.ts', 'src/shared.ts', 'src/core.ts', 'src/presets.ts']) {
     const source = read(file)
     for (const [, list] of source.matchAll(/export (?:type )?\{([^}]*)\}/g)) {
       for (const part of list!.split(',')) if (part.trim()) names.add(part.trim())
@@ -94,7 +94,7 @@ describe('code samples', () => {
       jsx: ts.JsxEmit.Preserve,
       noEmit: true,
       skipLibCheck: true,
-      paths: { subwire: [join(root, 'src/index.ts')], 'subwire/parser': [join(root, 'src/parser.ts')], 'subwire/core': [join(root, 'src/core.ts')] },
+      paths: { subwire: [join(root, 'src/index.ts')], 'subwire/parser': [join(root, 'src/parser.ts')], 'subwire/core': [join(root, 'src/core.ts')], 'subwire/presets': [join(root, 'src/presets.ts')] },
     })
     const problems = ts
       .getPreEmitDiagnostics(program)
