@@ -1,6 +1,7 @@
-// One config for every artifact: ESM for bundlers, UMD (+ min) for <script> tags, a CommonJS
-// copy of the UMD for require(), the parser entry, the core entry (transports one by one, for
-// tree-shaking), and bundled type declarations.
+// One config for every artifact: per entry (subwire, subwire/core, subwire/parser,
+// subwire/presets) an ES module and a CommonJS file with matching type declarations (.d.ts and
+// .d.cts), and for the main entry a UMD bundle (+ min) for <script> tags. Source maps carry their
+// sources.
 import typescript from '@rollup/plugin-typescript'
 import terser from '@rollup/plugin-terser'
 import { dts } from 'rollup-plugin-dts'
@@ -11,46 +12,43 @@ const ts = () =>
     noEmitOnError: true,
     declaration: false,
     sourceMap: true,
+    inlineSources: true,
     removeComments: true,
     include: ['src/**/*.ts'],
   })
 
 const banner = '/*! subwire — MIT License */'
 
+/** entry name → source */
+const entries = { subwire: 'src/index.ts', core: 'src/core.ts', parser: 'src/parser.ts', presets: 'src/presets.ts' }
+
 export default [
-  {
-    input: 'src/index.ts',
+  ...Object.entries(entries).map(([name, input]) => ({
+    input,
     plugins: [ts()],
     output: [
-      { file: 'dist/subwire.mjs', format: 'es', sourcemap: true, banner },
-      { file: 'dist/subwire.umd.js', format: 'umd', name: 'Subwire', sourcemap: true, banner },
-      { file: 'dist/subwire.umd.cjs', format: 'umd', name: 'Subwire', sourcemap: true, banner },
-      {
-        file: 'dist/subwire.umd.min.js',
-        format: 'umd',
-        name: 'Subwire',
-        sourcemap: true,
-        plugins: [terser({ ecma: 2020, compress: { passes: 3, unsafe_arrows: true }, format: { comments: false } })],
-      },
+      { file: `dist/${name}.mjs`, format: 'es', sourcemap: true, banner },
+      { file: `dist/${name}.cjs`, format: 'cjs', exports: 'named', sourcemap: true, banner },
+      ...(name === 'subwire'
+        ? [
+            { file: 'dist/subwire.umd.js', format: 'umd', name: 'Subwire', sourcemap: true, banner },
+            {
+              file: 'dist/subwire.umd.min.js',
+              format: 'umd',
+              name: 'Subwire',
+              sourcemap: true,
+              plugins: [terser({ ecma: 2020, compress: { passes: 3, unsafe_arrows: true }, format: { comments: false } })],
+            },
+          ]
+        : []),
     ],
-  },
-  {
-    input: 'src/parser.ts',
-    plugins: [ts()],
-    output: { file: 'dist/parser.mjs', format: 'es', sourcemap: true, banner },
-  },
-  {
-    input: 'src/core.ts',
-    plugins: [ts()],
-    output: { file: 'dist/core.mjs', format: 'es', sourcemap: true, banner },
-  },
-  {
-    input: 'src/presets.ts',
-    plugins: [ts()],
-    output: { file: 'dist/presets.mjs', format: 'es', sourcemap: true, banner },
-  },
-  { input: 'src/index.ts', plugins: [dts()], output: { file: 'dist/subwire.d.ts', format: 'es' } },
-  { input: 'src/parser.ts', plugins: [dts()], output: { file: 'dist/parser.d.ts', format: 'es' } },
-  { input: 'src/core.ts', plugins: [dts()], output: { file: 'dist/core.d.ts', format: 'es' } },
-  { input: 'src/presets.ts', plugins: [dts()], output: { file: 'dist/presets.d.ts', format: 'es' } },
+  })),
+  ...Object.entries(entries).map(([name, input]) => ({
+    input,
+    plugins: [dts()],
+    output: [
+      { file: `dist/${name}.d.ts`, format: 'es' },
+      { file: `dist/${name}.d.cts`, format: 'es' },
+    ],
+  })),
 ]

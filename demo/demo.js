@@ -37,6 +37,15 @@
       retry: { initialDelay: 500, maxDelay: 5000 },
       pollInterval: 1000,
       env: { online: function () { return !offline && navigator.onLine !== false } },
+      // Every decision, as a structured record: shown as text, never as HTML.
+      log: function (record) {
+        var text = new Date().toLocaleTimeString() + ' ' + record.type + (record.transport ? ' ' + record.transport : '')
+        if (record.delay !== undefined) text += ' in ' + record.delay + ' ms'
+        if (record.waitingFor) text += ' until ' + record.waitingFor
+        if (record.shared) text += ' (' + record.shared + ')'
+        if (record.error) text += ': ' + record.error.message
+        item($('log'), text, 40)
+      },
     })
     sub.on('token', function (event) {
       track(event)
@@ -58,6 +67,7 @@
     })
     sub.on('state', function (change) {
       $('state').textContent = change.state
+      $('shared').textContent = change.shared || '–'
       $('attempt').textContent = String(change.attempt)
       if (change.transport) $('transport').textContent = change.transport
       $('next').textContent = change.waitingFor ? 'when ' + change.waitingFor : change.delay !== undefined ? change.delay + ' ms' : '–'
@@ -75,9 +85,18 @@
     count = 0
   }, 1000)
 
+  // How many streams (SSE responses, WebSockets, held long polls) the server has open now.
+  setInterval(function () {
+    fetch('/control/state')
+      .then(function (r) { return r.json() })
+      .then(function (state) { $('streams').textContent = String(state.open.length + state.waiting) })
+      .catch(function () {})
+  }, 2000)
+
   document.querySelector('.controls').addEventListener('click', function (e) {
     var action = e.target && e.target.getAttribute('data-action')
     if (!action) return
+    if (action === 'open-tab') return void window.open(location.href, '_blank')
     var body = {}
     var path = action
     if (action === 'block-websocket') {

@@ -102,11 +102,16 @@ export async function startServer(options = {}) {
   }
   let generator
 
+  /**
+   * The events after `lastEventId`. When the server cannot resume from it (not one of its ids, one
+   * from the future, or older than the replay buffer), a `reset` event comes first (protocol.md),
+   * then what the buffer holds.
+   */
   function replayFrom(lastEventId) {
     if (lastEventId === undefined || lastEventId === '') return log.slice()
     const n = Number(lastEventId)
-    if (!Number.isFinite(n)) return log.slice()
     const first = log.length ? log[0].id : nextId
+    if (!Number.isInteger(n) || n >= nextId || n + 1 < first) return [{ event: 'reset', data: String(first - 1) }, ...log]
     return log.slice(Math.max(0, n + 1 - first))
   }
 
@@ -344,13 +349,14 @@ export async function startServer(options = {}) {
     let held = ''
     let flushTimer
     const write = (text) => {
-      if (!faults.bufferSse) return void res.write(text)
+      // Bytes still held go out first, even once the fault is off: a proxy keeps their order.
+      if (!faults.bufferSse && !held) return void res.write(text)
       held += text
       flushTimer ??= setTimeout(() => {
         flushTimer = undefined
         res.write(held)
         held = ''
-      }, faults.bufferSse)
+      }, faults.bufferSse || 0)
     }
     if (hello) write(`${hello}\n`)
     for (const event of replayFrom(lastEventId)) write(frame(event))
@@ -470,7 +476,10 @@ export async function startServer(options = {}) {
     })
   })
 
-  await new Promise((resolve) => server.listen(port, host, resolve))
+  await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, resolve)
+  })
   const address = server.address()
   const origin = `http://${host}:${address.port}`
 
@@ -486,6 +495,8 @@ export async function startServer(options = {}) {
     generate,
     faults,
     connections,
+    /** Streams (SSE responses, WebSockets) and held long polls open now. */
+    live: () => streams.size + waiters.size,
     log,
     raw,
     async close() {
@@ -501,9 +512,15 @@ export async function startServer(options = {}) {
 const ANSWER =
   'Server push means the server speaks first. subwire picks the transport that works on this network, resumes from the last event id after every drop, and never shows the same event twice.'.split(' ')
 
-/** Events the demo shows: prices, notifications (every 8th tick), and an LLM-style token stream. */
+/**
+ * Events the demo shows: prices, notifications (every 8th tick), an LLM-style token stream, and a
+ * plain `message` about once a second (what a first `on('message')` listener receives).
+ */
 export function demoEvent(kind, n) {
   switch (kind) {
+    case 'clock':
+      if (n % 7) return undefined
+      return { data: `tick ${n / 7} at ${new Date().toISOString()}` }
     case 'token': {
       const i = n % (ANSWER.length + 4)
       // A pause of a few ticks between answers, like a model thinking.

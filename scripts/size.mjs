@@ -7,10 +7,11 @@ import { minify } from 'terser'
 /**
  * path → budget in bytes of min+gzip. The full UMD was 6.5 KiB before the lifecycle rewrite; it
  * carries now the option checks, the connection/subscription split, proof with a second opinion,
- * verified probes, bounded hints, frame modes and hooks, and the in-page sharing registry.
+ * verified probes, bounded hints, frame modes and hooks, and sharing (in the page, and across
+ * tabs: about 1.2 KiB of it).
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 11.75 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 13.25 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
 ]
 

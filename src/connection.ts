@@ -15,7 +15,7 @@ import type { Resolved } from './options'
 import type { EventSourceMessage } from './parser'
 import { recall, remember } from './remember'
 import type { OpenDetails, Transport, TransportContext, TransportHandle, TransportSink } from './transports/types'
-import type { LogRecord, OpenInfo, State, StateChange, TransportName } from './types'
+import type { LogRecord, OpenInfo, ResetInfo, State, StateChange, TransportName } from './types'
 import { withParams } from './url'
 
 /** What a connection tells each subscription that listens to it. */
@@ -24,6 +24,8 @@ export interface ConnectionListener {
   error(error: SubwireError): void
   state(change: StateChange): void
   open(info: OpenInfo): void
+  /** The server could not resume from `lastEventId`: events may have been missed. */
+  reset(info: ResetInfo): void
 }
 
 export interface Connection {
@@ -73,16 +75,19 @@ async function provide(
   provider: unknown,
   headers: boolean,
   name: TransportName,
+  canSendHeaders: boolean,
 ): Promise<Record<string, string>> {
   let value: unknown
   try {
-    value = typeof provider === 'function' ? await provider() : provider
+    value = typeof provider === 'function' ? await provider({ transport: name, canSendHeaders }) : provider
   } catch (cause) {
     throw new SubwireError('provider', `the ${headers ? 'headers' : 'query'} function failed (${cause}); retrying with backoff`, name, true, cause)
   }
   const out: Record<string, string> = {}
   for (const key in value as object) {
-    const text = (out[key] = String((value as Record<string, unknown>)[key]))
+    const raw = (value as Record<string, unknown>)[key]
+    if (raw === undefined) continue
+    const text = (out[key] = String(raw))
     if (headers && !(TOKEN.test(key) && VALUE.test(text))) {
       throw new SubwireError('config', `the headers option gave an invalid header "${key.slice(0, 40)}"`, name, false)
     }
@@ -125,6 +130,7 @@ export function createConnection(options: Resolved, implementations: Transports,
   let real = false
   let unreadable = 0
   let heartbeats = 0
+  let rechecks = 0
   let lastActivity = 0
 
   // A connection on the side: a probe of a better transport, or a check of the next one.
@@ -173,19 +179,20 @@ export function createConnection(options: Resolved, implementations: Transports,
   }
 
   function contextOf(transport: TransportName): TransportContext {
+    const canSendHeaders = transport !== 'websocket' && !(transport === 'eventsource' && (options.eventsource === 'native' || (options.eventsource === 'auto' && !env.fetch)))
     return {
       name: transport,
       env,
       options,
       async url(withId) {
-        const params = await provide(options.query, false, transport)
+        const params = await provide(options.query, false, transport, canSendHeaders)
         return withParams(options.urls[transport] ?? options.nodes[neg.node]!, {
           transport,
           ...params,
           [options.lastEventIdParam]: (withId && lastEventId) || undefined,
         })
       },
-      headers: () => provide(options.headers, true, transport),
+      headers: () => provide(options.headers, true, transport, canSendHeaders),
       lastEventId: () => lastEventId,
       types: () => types,
     }
@@ -198,10 +205,11 @@ export function createConnection(options: Resolved, implementations: Transports,
     if (!env.online()) return pause('online')
     if (options.pauseWhenHidden && env.hidden()) return pause('visible')
     const my = ++epoch
+    let from = lastEventId
     name = current(neg)
     handle = details = acceptedAt = openedAt = undefined
     real = false
-    unreadable = heartbeats = 0
+    unreadable = heartbeats = rechecks = 0
     lastActivity = env.now()
     trace('connect')
     setState('connecting')
@@ -231,10 +239,18 @@ export function createConnection(options: Resolved, implementations: Transports,
         lastActivity = env.now()
         confirm(true)
         if (!live()) return
+        // A server that starts a resumed stream with the event it was asked to resume after (">="
+        // for ">") sends it twice: the first event of an attempt with the resume id is not news.
+        const resumed = from
+        const replay = from !== '' && message.id === from
+        from = ''
+        if (replay) return
+        const transport = name!
+        // protocol: a server that cannot resume from the id it was given says so with a `reset` event.
+        if (message.type === 'reset') return emit((l) => l.reset({ transport, lastEventId: resumed }))
         // The hot path: transport → here → each subscription. No copies, no re-dispatch.
         lastEventId = message.lastEventId
         if (side === 'probe' && message.id) noteMain(message.id)
-        const transport = name!
         emit((l) => l.message(message, transport))
       },
       id(value) {
@@ -287,6 +303,8 @@ export function createConnection(options: Resolved, implementations: Transports,
         trace('remember')
       }
     }
+    // Proven: no more second opinions (a trusted connection on probation is cleared too).
+    if (proof) clear('deadline')
     if (openedAt !== undefined) return
     openedAt = env.now()
     clear('deadline')
@@ -298,17 +316,31 @@ export function createConnection(options: Resolved, implementations: Transports,
     if (my === epoch) emit((l) => l.open({ transport, status: details?.status, headers: details?.headers }))
   }
 
-  /** The attempt had its time to prove itself and did not. */
+  /** The attempt had its time to prove itself and did not (or, trusted, is silent still). */
   function deadline(): void {
-    if (closed || openedAt !== undefined) return
+    if (closed || real) return
+    // Trusted after a second opinion that had nothing to say, and silent since: ask again.
+    if (openedAt !== undefined) return startSide('check', neg.index + 1)
     if (unreadable) return ended(unreadableError())
     if (acceptedAt === undefined) {
       trace('timeout')
-      return ended(new TimeoutError(`no answer within connectTimeout (${handle?.proofTimeout ?? connectTimeout} ms): a proxy may hold it, or the server is down`, name!))
+      // Over HTTP/1.1 a browser opens at most six connections per origin, shared by every tab: a
+      // stream asked for while others hold them waits in the browser, not at the server.
+      const wall = name !== 'websocket' && env.httpVersion(options.urls[name!] ?? options.nodes[neg.node]!) === 'http/1.1'
+      return ended(
+        new TimeoutError(
+          `no answer within connectTimeout (${handle?.proofTimeout ?? connectTimeout} ms): ${
+            wall
+              ? "this origin speaks HTTP/1.1, where a browser opens at most six connections per origin for all its tabs, and this request may be waiting for one: share connections (share: 'tabs'), serve over HTTP/2, or open fewer streams"
+              : 'a proxy may hold it, or the server is down'
+          }`,
+          name!,
+        ),
+      )
     }
     // Accepted, then silent: a quiet server, or a proxy (or a stalled server) that starves this
     // transport? As the `silent` option says; by default the next transport gives a second opinion.
-    if (options.silent === 'fallback') return ended(new TimeoutError(starved(), name!))
+    if (options.silent === 'fallback') return ended(new TimeoutError(starved(), name!, false))
     if (options.silent === 'check' && neg.index + 1 < order.length) startSide('check', neg.index + 1)
     else confirm(false)
   }
@@ -375,8 +407,13 @@ export function createConnection(options: Resolved, implementations: Transports,
   function settle(purpose: 'probe' | 'check', index: number, ok: boolean): void {
     closeSide()
     if (purpose === 'check') {
-      if (ok) return ended(new TimeoutError(starved(order[index]), name!))
-      return confirm(false)
+      if (ok) return ended(new TimeoutError(starved(order[index]), name!, false))
+      // Nothing to say either: a quiet server, most likely. Trusted, on probation: while it stays
+      // silent it is asked about again, after connectTimeout, then twice as long each time.
+      const my = epoch
+      confirm(false)
+      if (my === epoch && !closed && !real) arm('deadline', deadline, connectTimeout * 2 ** Math.min(rechecks++, 5))
+      return
     }
     if (!ok) {
       probeFailed(neg)
@@ -464,8 +501,9 @@ export function createConnection(options: Resolved, implementations: Transports,
   function onPage({ type }: Event): void {
     if (closed) return
     if (type === 'offline') {
-      // An open connection may well survive a short loss; one being set up or waited for stops.
-      if (state !== 'open') pause('online')
+      // An open stream may well survive a short loss; one being set up or waited for stops, and
+      // so does a poll (each request is a new connection).
+      if (state !== 'open' || handle?.polls) pause('online')
     } else if (type === 'pagehide' || type === 'freeze') {
       // Release the connection so the page can enter the back/forward cache or be frozen.
       pause('pageshow')

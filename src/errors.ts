@@ -57,7 +57,7 @@ function fix(status: number): string {
     : status === 401 || status === 403
       ? ' (check the token in headers or query)'
       : status === 400 || status === 404 || status === 405 || status === 410
-        ? ' (no stream here; check url or urls)'
+        ? ' (no stream here: check url, give this transport its own with urls, or leave it out of transports)'
         : status === 429 || status === 503
           ? ' (the server is busy; subwire waits as Retry-After says)'
           : status >= 500
@@ -82,8 +82,9 @@ export class ConnectionError extends SubwireError {
 /** Nothing arrived in time: connect timeout, long-poll timeout, heartbeat timeout. */
 export class TimeoutError extends SubwireError {
   override readonly name = 'TimeoutError'
-  constructor(message: string, transport: TransportName) {
-    super('timeout', message, transport, true)
+  /** `retryable: false`: this transport is starved here (another delivered meanwhile), so fall back. */
+  constructor(message: string, transport: TransportName, retryable = true) {
+    super('timeout', message, transport, retryable)
   }
 }
 

@@ -46,14 +46,15 @@ export interface SubscribeOptions {
   /**
    * Request headers, or a function returning them, called on every connect and every poll (so a
    * refreshed token is used). Not possible on WebSocket or native EventSource: use `query` there.
+   * An `undefined` value is not sent.
    * @default {}
    */
-  headers?: Provider<Record<string, string>>
+  headers?: Provider<Record<string, string | undefined>>
   /**
    * Query parameters, or a function returning them, called on every connect and every poll.
    * @default {}
    */
-  query?: Provider<Record<string, string>>
+  query?: Provider<Record<string, string | undefined>>
   /**
    * How listeners receive `data`: the text as sent, `JSON.parse`d, or your function. A failure
    * skips the event with a `DecodeError` on `'error'`.

@@ -1,9 +1,11 @@
 // Which connection a subscription uses. Subscriptions to the same endpoint with the same
 // connection options share one connection in a page (reference-counted: it closes a short grace
-// period after the last one leaves, so a component that remounts does not reconnect). Options that
-// only concern one subscription (decode, listeners, signal, bufferSize) do not count.
+// period after the last one leaves, so a component that remounts does not reconnect), and across
+// the tabs of an origin when sharing across tabs is on (tabs.ts). Options that only concern one
+// subscription (decode, listeners, signal, bufferSize, log) do not count.
 import { createConnection, type Connection, type Transports } from './connection'
 import type { Resolved, SubscribeOptions } from './options'
+import { tabConnection } from './tabs'
 
 /** How long a shared connection outlives its last subscription, in ms. */
 export const GRACE = 1000
@@ -19,17 +21,23 @@ const idOf = (value: object): number => {
   return id
 }
 
-/** What decides whether two subscriptions can share a connection. */
-export function shareKey(resolved: Resolved, options: SubscribeOptions): string {
-  const { decode, signal, onMessage, onError, onStateChange, bufferSize, lastEventId, share, env, ...rest } = options
-  return JSON.stringify([resolved.nodes, resolved.order, env ? idOf(env) : 0, rest], (_, value: unknown) =>
-    typeof value === 'function' ? `f${idOf(value)}` : value,
+/**
+ * What decides whether two subscriptions can share a connection. In a page functions compare by
+ * identity; across tabs (`tabs`) by their source, the same in every tab of one app.
+ */
+export function shareKey(resolved: Resolved, options: SubscribeOptions, tabs = false): string {
+  const { decode, signal, onMessage, onError, onStateChange, bufferSize, lastEventId, share, env, log, ...rest } = options
+  return JSON.stringify([resolved.nodes, resolved.order, tabs ? 0 : env ? idOf(env) : 0, tabs ? 0 : log ? idOf(log) : 0, rest], (_, value: unknown) =>
+    typeof value === 'function' ? (tabs ? String(value) : `f${idOf(value)}`) : value,
   )
 }
 
 /**
  * The connection for a new subscription: a shared one when sharing is on and one exists at the
- * same resume point, else a new one (registered for others to share when sharing is on).
+ * same resume point, else a new one (registered for others to share when sharing is on). Across
+ * tabs when `share` is `'tabs'`, or `'auto'` with no `headers`/`query` (the credentials are then
+ * the browser's own, the same in every tab) or with a `shareKey`; and the browser has Web Locks and
+ * BroadcastChannel.
  */
 export function connectionFor(
   registry: Registry,
@@ -37,16 +45,19 @@ export function connectionFor(
   resolved: Resolved,
   options: SubscribeOptions,
 ): { connection: Connection; shared: boolean } {
-  if (options.share === false) return { connection: createConnection(resolved, implementations, 0), shared: false }
+  const { share = 'auto', env } = { ...options, env: resolved.env }
+  if (share === false) return { connection: createConnection(resolved, implementations, 0), shared: false }
   const key = shareKey(resolved, options)
   const existing = registry.get(key)
   // A subscription that asks for its own resume point gets its own connection, unless the shared
   // one is exactly there.
   if (existing && (!resolved.lastEventId || resolved.lastEventId === existing.lastEventId)) return { connection: existing, shared: true }
   if (existing) return { connection: createConnection(resolved, implementations, 0), shared: false }
-  const connection = createConnection(resolved, implementations, GRACE, () => {
-    if (registry.get(key) === connection) registry.delete(key)
-  })
+  const unregister = () => registry.get(key) === connection && registry.delete(key)
+  const tabs = (share === 'tabs' || (share === 'auto' && (options.shareKey !== undefined || (options.headers === undefined && options.query === undefined)))) && env.locks && env.BroadcastChannel
+  const connection: Connection = tabs
+    ? tabConnection(`subwire:${new URL(resolved.nodes[0]!).origin}:${shareKey(resolved, options, true)}`, resolved, implementations, GRACE, unregister)
+    : createConnection(resolved, implementations, GRACE, unregister)
   registry.set(key, connection)
   return { connection, shared: true }
 }

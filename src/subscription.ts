@@ -6,7 +6,7 @@ import { DecodeError, type SubwireError } from './errors'
 import { createFeed, type Feed } from './iterate'
 import { resolveOptions, type SubscribeOptions } from './options'
 import { connectionFor, type Registry } from './share'
-import type { Decoder, EventMap, EventOf, OpenInfo, State, StateChange, SubwireEvent, TransportName } from './types'
+import type { Decoder, EventMap, EventOf, OpenInfo, ResetInfo, State, StateChange, SubwireEvent, TransportName } from './types'
 
 export type { SubscribeOptions } from './options'
 export type { Transports } from './connection'
@@ -16,6 +16,8 @@ export interface LifecycleEvents {
   open: (info: OpenInfo) => void
   error: (error: SubwireError) => void
   state: (change: StateChange) => void
+  /** The server could not resume from the last event id (its buffer no longer holds it): refetch what you show. */
+  reset: (info: ResetInfo) => void
 }
 
 /** Options of `on()`. */
@@ -60,7 +62,7 @@ export interface Subscribe {
 
 type Listener = (value: any) => void
 
-const isLifecycle = (type: string) => type === 'open' || type === 'error' || type === 'state'
+const isLifecycle = (type: string) => type === 'open' || type === 'error' || type === 'state' || type === 'reset'
 
 function call(listener: Listener | undefined, value: unknown): void {
   if (!listener) return
@@ -90,7 +92,9 @@ export function createSubscribe(implementations: Transports): Subscribe {
     // Set once the last 'closed' change was told: from then on() adds nothing.
     let told = false
     let connection: Connection | undefined
-    let shared: StateChange['shared'] = 'own'
+    let pageShared = false
+    /** How this subscription gets its events: its own connection, the page's, or as a tab leading or following. */
+    const shared = (): StateChange['shared'] => (connection as { role?: 'leader' | 'follower' } | undefined)?.role ?? (pageShared ? 'page' : 'own')
 
     /** Call each listener of `type`; stop once the subscription is closed (`last`: the 'closed' change itself). */
     function emit(type: string, value: unknown, last = false): void {
@@ -104,7 +108,7 @@ export function createSubscribe(implementations: Transports): Subscribe {
     }
 
     function emitState(change: StateChange): void {
-      const own = { ...change, shared }
+      const own = { ...change, shared: shared() }
       const last = own.state === 'closed'
       call(onStateChange, own)
       if (!closed || last) emit('state', own, last)
@@ -152,6 +156,9 @@ export function createSubscribe(implementations: Transports): Subscribe {
       open(info) {
         if (!closed) emit('open', info)
       },
+      reset(info) {
+        if (!closed) emit('reset', info)
+      },
     }
 
     /** The end of this subscription: by close(), by its signal, or because its connection closed. */
@@ -193,15 +200,16 @@ export function createSubscribe(implementations: Transports): Subscribe {
     if (closed) {
       // An already-aborted signal: closed from the start, and said so once listeners are attached.
       queueMicrotask(() => {
-        call(onStateChange, { state: 'closed', transport: undefined, attempt: 0, shared })
-        emit('state', { state: 'closed', transport: undefined, attempt: 0, shared }, true)
+        const change: StateChange = { state: 'closed', transport: undefined, attempt: 0, shared: 'own' }
+        call(onStateChange, change)
+        emit('state', change, true)
         told = true
         listeners.clear()
       })
     } else {
       const found = connectionFor(registry, implementations, resolved, options)
       connection = found.connection
-      shared = found.shared ? 'page' : 'own'
+      pageShared = found.shared
       const running = connection.state !== 'connecting' || connection.transport !== undefined
       if (!connection.attach(listener)) {
         closed = true

@@ -56,8 +56,22 @@ export interface OpenInfo {
   readonly headers?: Headers | undefined
 }
 
+/** What a `headers` or `query` function is told about the request it provides for. */
+export interface ProviderInfo {
+  readonly transport: TransportName
+  /** Whether this request can carry headers (fetch can; WebSocket and the native EventSource cannot). */
+  readonly canSendHeaders: boolean
+}
+
+/** What a `'reset'` listener receives: the server could not resume from `lastEventId`. */
+export interface ResetInfo {
+  readonly transport: TransportName
+  /** The id the connection asked to resume after (`''`: none). */
+  readonly lastEventId: string
+}
+
 /** A value, or a function returning it (sync or async) that is called on every connect and every poll. */
-export type Provider<T> = T | (() => T | Promise<T>)
+export type Provider<T> = T | ((info: ProviderInfo) => T | Promise<T>)
 
 /** A function that turns an event's raw data into what listeners receive. It may throw. */
 export type Decoder = (data: string, type: string) => unknown
@@ -170,6 +184,8 @@ export interface Env {
   locks: LockManager | undefined
   /** `BroadcastChannel`, to pass a shared connection's events to the other tabs. */
   BroadcastChannel: typeof BroadcastChannel | undefined
+  /** The HTTP version an origin was reached with (`'http/1.1'`, `'h2'`…), when the page knows it (Performance API). */
+  httpVersion(url: string): string | undefined
 }
 
 /**

@@ -16,6 +16,8 @@ export interface Frames {
   body(text: string, info: ParseInfo): void
   /** A stream or a body ended: drop an unfinished block; the resume point stays. */
   end(): void
+  /** A new request resumes from `id` (polls): an answer that starts with that very event repeats it. */
+  resume(id: string): void
   /** Events delivered so far. */
   readonly events: number
 }
@@ -37,6 +39,7 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
   let blocks = 0
   let comment = false
   let midBlock = false
+  let from = ''
 
   const warn = (message: string, cause?: unknown) => sink.warn(new ProtocolError(message, name, true, cause))
 
@@ -53,6 +56,10 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
         id = undefined
       } else lastEventId = id
     }
+    // A poll answer that starts with the event it was asked to resume after (">=" for ">").
+    const replay = from !== '' && id === from
+    from = ''
+    if (replay) return
     if (data === undefined) {
       if (id !== undefined) sink.id(id)
     } else if (heartbeatEvents.includes(type)) sink.heartbeat()
@@ -157,6 +164,9 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
     end() {
       parser.end()
       midBlock = comment = false
+    },
+    resume(id) {
+      from = id
     },
     get events() {
       return events

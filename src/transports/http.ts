@@ -61,7 +61,7 @@ async function send(context: TransportContext, signal: AbortSignal, sse: boolean
     discard(response)
     throw new ProtocolError(
       /html/i.test(contentType)
-        ? 'an HTML page came back where events were expected (a login page or a proxy error page?)'
+        ? 'an HTML page came back where events were expected (a login page or a proxy error page?): check url, and what stands in front of the server'
         : `wrong Content-Type "${contentType}": answer text/event-stream${sse ? '' : ' or application/json, or pass parse'}`,
       name,
       false,
@@ -173,10 +173,11 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
       const conditional: Record<string, string> = {}
       if (etag) conditional['if-none-match'] = etag
       if (modified) conditional['if-modified-since'] = modified
+      const from = context.lastEventId()
       const response = await send(context, my.signal, false, conditional)
       if (done) return -1
       const before = frames.events
-      const from = context.lastEventId()
+      frames.resume(from)
       const { status, headers, ok } = response
       if (!opened) {
         opened = true

@@ -55,7 +55,7 @@ export const websocket: Transport = (context, sink) => {
             : new ConnectionError(
                 opened
                   ? `closed with code ${code}${reason ? ` (${reason.slice(0, 120)})` : ''}`
-                  : 'could not connect (upgrade refused, blocked by a proxy, or a network error): is the server up, and does it accept WebSocket at this URL?',
+                  : "could not connect (upgrade refused, blocked by a proxy, or a network error): is the server up, and does it accept WebSocket at this URL from this page's origin?",
                 'websocket',
                 code,
                 undefined,

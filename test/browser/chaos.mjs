@@ -185,6 +185,8 @@ export async function soak({ durationMs = 60_000, events: total = 3000, seed = D
       total,
       received: got.ids.length,
       inOrder,
+      /** Where the order first breaks: [position, id there], when it does. */
+      firstOutOfOrder: inOrder ? undefined : [got.ids.findIndex((id, i) => id !== i + 1), got.ids[got.ids.findIndex((id, i) => id !== i + 1)]],
       duplicates: got.ids.length - new Set(got.ids).size,
       missing: total - new Set(got.ids).size,
       requests,

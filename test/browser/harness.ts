@@ -29,6 +29,7 @@ export interface TestServer {
     gone: number
   }
   connections: Array<{ transport: string; lastEventId: string | null; at: number; url: string }>
+  live(): number
   log: Array<{ id: number; event?: string; data: string }>
   raw: Map<string, Uint8Array | string>
   close(): Promise<void>

@@ -15,6 +15,7 @@ describe('chaos soak', () => {
     expect(r.pageErrors).toEqual([])
     expect(r.duplicates).toBe(0)
     expect(r.missing).toBe(0)
+    expect(r.firstOutOfOrder).toBeUndefined()
     expect(r.inOrder).toBe(true)
     expect(r.maxPerSecond).toBeLessThanOrEqual(CEILING)
     // Never stuck: with events waiting, something happens (an event, a request) within MAX_STUCK.

@@ -411,6 +411,41 @@ describe('each edge of the state machine', () => {
     sub.close()
   })
 
+  it('a connection trusted after an inconclusive check stays on probation: checked again while silent, left once the other transport delivers', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource', 'longpoll'], connectTimeout: 1000 }))
+    await tick()
+    const stalled = w.last()
+    stalled.sink.open()
+    await tick(1000)
+    // The first second opinion has nothing to say (its own request stalls too): trusted, for now.
+    expect(w.last().name).toBe('longpoll')
+    await tick(1000)
+    expect(sub.state).toBe('open')
+    expect(w.connections).toHaveLength(2)
+    // Still silent: asked again after connectTimeout, and this time long polling delivers.
+    await tick(1000)
+    const again = w.last()
+    expect(w.connections).toHaveLength(3)
+    expect(again.name).toBe('longpoll')
+    again.sink.event({ type: 'message', data: 'x', id: '1', lastEventId: '1' })
+    await tick()
+    expect(stalled.closed).toBe(true)
+    expect(sub.transport).toBe('longpoll')
+    sub.close()
+  })
+
+  it('a trusted connection that then proves itself is not checked again', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource', 'longpoll'], connectTimeout: 1000 }))
+    await tick()
+    const main = w.last()
+    main.sink.open()
+    await tick(2000)
+    main.sink.event({ type: 'message', data: 'x', id: '1', lastEventId: '1' })
+    await tick(60000)
+    expect(w.connections).toHaveLength(2)
+    sub.close()
+  })
+
   it('a transport that sends only what cannot be read fails, and is not proven (frames of another protocol)', async () => {
     const errors: string[] = []
     const sub = w.subscribe(URL_, w.options({ transports: ['websocket', 'eventsource'] }))
@@ -543,6 +578,57 @@ describe('each edge of the state machine', () => {
     expect(sub.lastEventId).toBe('2')
     sub.close()
     expect(es.closed).toBe(true)
+  })
+
+  it('a server that replays the event it was asked to resume after does not double it', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    const data: string[] = []
+    sub.on('message', (e) => data.push(e.data))
+    await tick()
+    w.last().sink.open()
+    w.last().sink.event({ type: 'message', data: 'a', id: '1', lastEventId: '1' })
+    w.last().sink.event({ type: 'message', data: 'b', id: '2', lastEventId: '2' })
+    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    await tick(1000)
+    // Resumed from 2, the server starts with 2 again (">=" instead of ">"), then goes on.
+    expect(w.last().from).toBe('2')
+    w.last().sink.event({ type: 'message', data: 'b', id: '2', lastEventId: '2' })
+    w.last().sink.event({ type: 'message', data: 'c', id: '3', lastEventId: '3' })
+    expect(data).toEqual(['a', 'b', 'c'])
+    sub.close()
+  })
+
+  it.each(['longpoll', 'poll'] as const)('offline pauses %s at once (each poll is a new connection), and online resumes it', async (transport) => {
+    const sub = w.subscribe(URL_, w.options({ transports: [transport] }))
+    await tick()
+    const c = w.last()
+    c.sink.heartbeat()
+    expect(sub.state).toBe('open')
+    w.online = false
+    w.fire('offline')
+    expect(c.closed).toBe(true)
+    expect(sub.state).toBe('reconnecting')
+    await tick(60000)
+    expect(w.connections).toHaveLength(1)
+    w.online = true
+    w.fire('online')
+    await tick()
+    expect(w.connections).toHaveLength(2)
+    sub.close()
+  })
+
+  it("a server that cannot resume says so with a reset event: a 'reset' listener hears it, message listeners do not", async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'], lastEventId: '5' }))
+    const resets: unknown[] = []
+    const data: string[] = []
+    sub.on('reset', (info) => resets.push(info))
+    sub.on('message', (e) => data.push(e.data))
+    await tick()
+    w.last().sink.event({ type: 'reset', data: '20', id: undefined, lastEventId: '5' })
+    w.last().sink.event({ type: 'message', data: 'x', id: '21', lastEventId: '21' })
+    expect(resets).toEqual([{ transport: 'websocket', lastEventId: '5' }])
+    expect(data).toEqual(['x'])
+    sub.close()
   })
 
   it('an already-aborted signal still says closed, once listeners are attached', async () => {

@@ -150,6 +150,7 @@ describe('classify', () => {
     ['a refused upgrade before anything arrived', new ConnectionError('refused', 'websocket', 1006), false, 'fallback'],
     ['a drop after the connection proved itself', new ConnectionError('dropped', 'websocket', 1006), true, 'retry'],
     ['a connect timeout (silent transport)', new TimeoutError('silent', 'websocket'), false, 'fallback'],
+    ['starved (another transport delivered meanwhile), even after it was trusted', new TimeoutError('starved', 'eventsource', false), true, 'fallback'],
     ['a heartbeat timeout on a proven connection', new TimeoutError('silent', 'eventsource'), true, 'retry'],
     ['a decode failure', new DecodeError('x', 'poll', new Error('bad')), true, 'retry'],
     ['a buffering proxy, even on a proven stream', new SubwireError('buffered', 'bursts', 'eventsource', true), true, 'fallback'],

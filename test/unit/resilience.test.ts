@@ -449,6 +449,6 @@ describe('negotiation', () => {
     await tick()
     await vi.waitFor(() => expect(sub.state).toBe('closed'))
     expect(states.filter((s) => s.state === 'connecting').map((s) => s.transport)).toEqual(['eventsource', 'longpoll', 'poll'])
-    expect(states.at(-1)!.error!.message).toBe('poll: HTTP 404 (no stream here; check url or urls)')
+    expect(states.at(-1)!.error!.message).toBe('poll: HTTP 404 (no stream here: check url, give this transport its own with urls, or leave it out of transports)')
   })
 })

@@ -486,6 +486,23 @@ describe('polls against servers that answer at once', () => {
     expect(errors.some((m) => /answered at once with nothing new 5 times in a row/.test(m))).toBe(true)
   })
 
+  it('a long-poll server that starts every answer with the event it was asked to resume after does not double it', async () => {
+    let n = 0
+    server.use(
+      http.get(URL_, ({ request }) => {
+        const from = Number(new URL(request.url).searchParams.get('lastEventId') ?? 0)
+        n++
+        // ">=" instead of ">": the resume event again, then one new one.
+        return n > 4 ? new Promise<Response>(() => {}) : sse(`${from ? `id: ${from}\ndata: ${from}\n\n` : ''}id: ${from + 1}\ndata: ${from + 1}\n\n`)
+      }),
+    )
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+    const events = collect(sub)
+    await until(() => events.length >= 4)
+    sub.close()
+    expect(events.map((e) => e.data)).toEqual(['1', '2', '3', '4'])
+  })
+
   it('a long poll answered at once with new events goes on at once (a busy channel)', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
     let n = 0
@@ -495,5 +512,41 @@ describe('polls against servers that answer at once', () => {
     await vi.advanceTimersByTimeAsync(100)
     sub.close()
     expect(events.length).toBeGreaterThan(20)
+  })
+})
+
+describe('headers and query providers', () => {
+  it('are told the transport and whether it can send headers: a token goes in the URL only where no header can', async () => {
+    const link = ws.link('ws://localhost/events')
+    const urls: string[] = []
+    const seen: Array<{ url: string; authorization: string | null }> = []
+    server.use(
+      link.addEventListener('connection', ({ client }) => {
+        urls.push(client.url.href)
+        client.close(1011, 'no')
+      }),
+      http.get(URL_, ({ request }) => {
+        seen.push({ url: request.url, authorization: request.headers.get('authorization') })
+        return sse('data: ok\n\n')
+      }),
+    )
+    const infos: unknown[] = []
+    const sub = subscribe(URL_, {
+      ...quick,
+      transports: ['websocket', 'longpoll'],
+      rememberFor: 0,
+      headers: () => ({ authorization: 'Bearer t' }),
+      query: (info) => (infos.push(info), { token: info.canSendHeaders ? undefined : 't' }),
+    })
+    const events = collect(sub)
+    await until(() => events.length >= 1)
+    sub.close()
+    expect(new URL(urls[0]!).searchParams.get('token')).toBe('t')
+    expect(new URL(seen[0]!.url).searchParams.has('token')).toBe(false)
+    expect(seen[0]!.authorization).toBe('Bearer t')
+    expect(infos.slice(0, 2)).toEqual([
+      { transport: 'websocket', canSendHeaders: false },
+      { transport: 'longpoll', canSendHeaders: true },
+    ])
   })
 })

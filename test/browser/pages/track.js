@@ -1,5 +1,5 @@
-// Loaded first: counts live timers and page-level listeners, so the bench can see whether closed
-// subscriptions leave any behind.
+// Loaded before subwire (the sharing tests, the memory bench): counts live timers and window
+// listeners, so a run can see whether closed subscriptions leave any behind.
 ;(function () {
   var live = new Set()
   var set = window.setTimeout

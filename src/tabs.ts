@@ -1,0 +1,249 @@
+// One connection per endpoint per browser: the tabs of one origin that subscribe to the same
+// endpoint with the same connection options share it. One tab holds the connection (the leader,
+// chosen with a Web Lock: the tab holding the lock leads, the others queue for it); the others
+// (followers) receive its events over a BroadcastChannel. When the leader tab closes, crashes, is
+// frozen or hidden in the back/forward cache, the lock passes to the next tab, which connects,
+// resuming from the last event id it had.
+//
+// Every relayed event carries a sequence number that goes on across leaders: a tab drops numbers
+// it has seen (no doubles) and asks the leader for numbers it missed (no gaps; each tab keeps the
+// last RING events). To local subscriptions a tab connection looks like any connection.
+import { createConnection, report, type Connection, type ConnectionListener, type Transports } from './connection'
+import { ConnectionError, DecodeError, HttpError, ProtocolError, SubwireError, TimeoutError } from './errors'
+import type { Resolved } from './options'
+import type { EventSourceMessage } from './parser'
+import type { OpenInfo, ResetInfo, State, StateChange, TransportName } from './types'
+
+/** Events each tab keeps, to resend to a tab that missed them while leaders changed. */
+const RING = 1000
+
+type Relayed =
+  | { t: 'event'; n: number; m: EventSourceMessage; tr: TransportName }
+  | { t: 'state'; c: StateChange }
+  | { t: 'error'; e: SubwireError }
+  | { t: 'open'; i: OpenInfo }
+  | { t: 'reset'; i: ResetInfo }
+  | { t: 'hello'; n: number }
+type Asked = { t: 'join' } | { t: 'need'; n: number } | { t: 'reconnect' } | { t: 'listen'; type: string }
+
+const CLASSES: Record<string, typeof SubwireError> = { http: HttpError, connection: ConnectionError, timeout: TimeoutError, protocol: ProtocolError, decode: DecodeError } as never
+
+/** An error as fields that cross a BroadcastChannel, and back as an instance of its class. */
+const flatten = (e: SubwireError | undefined) => e && { ...e, name: e.name, message: e.message }
+const revive = (e: SubwireError | undefined) => e && (Object.assign(Object.create((CLASSES[e.kind] ?? SubwireError).prototype), e) as SubwireError)
+
+export interface TabConnection extends Connection {
+  readonly role: 'leader' | 'follower'
+}
+
+export function tabConnection(key: string, options: Resolved, implementations: Transports, grace: number, onClosed: () => void): TabConnection {
+  const { env } = options
+  const page = env.window
+  const channel = new env.BroadcastChannel!(key)
+  let listeners: ConnectionListener[] = []
+  const types = new Set<string>()
+  let role: 'leader' | 'follower' = 'follower'
+  let connection: Connection | undefined
+  let closed = false
+  let scheduled = false
+  let away = false
+  let waiting: AbortController | undefined
+  let release: (() => void) | undefined
+  let graceTimer: unknown
+  // What this tab knows of the shared connection.
+  let seq = 0
+  const ring: Array<Extract<Relayed, { t: 'event' }>> = []
+  let state: State = 'connecting'
+  let transport: TransportName | undefined
+  let lastEventId = options.lastEventId
+  let attempt = 0
+  let waitingFor: StateChange['waitingFor']
+
+  const each = (fn: (l: ConnectionListener) => void) => {
+    for (const l of listeners) {
+      if (closed) return
+      fn(l)
+    }
+  }
+  const post = (message: Relayed | Asked) => {
+    try {
+      channel.postMessage(message)
+    } catch (error) {
+      report(error)
+    }
+  }
+
+  function deliver(event: Extract<Relayed, { t: 'event' }>): void {
+    // Numbers seen already are doubles (a new leader replays what the old one relayed).
+    if (event.n <= seq) return
+    seq = event.n
+    if (ring.push(event) > RING) ring.shift()
+    lastEventId = event.m.lastEventId
+    transport = event.tr
+    each((l) => l.message(event.m, event.tr))
+  }
+
+  function mirror(change: StateChange): void {
+    ;({ state, transport, attempt, waitingFor } = change)
+    if (state === 'closed') {
+      // The shared connection gave up for good (a fatal error): so does every tab.
+      finish(change)
+    } else each((l) => l.state(change))
+  }
+
+  // The leader's listener on the real connection: relay everything, and tell this tab's subscriptions.
+  const relay: ConnectionListener = {
+    message(m, tr) {
+      const event = { t: 'event', n: seq + 1, m, tr } as const
+      post(event)
+      deliver(event)
+    },
+    state(change) {
+      post({ t: 'state', c: { ...change, error: flatten(change.error) } })
+      mirror(change)
+    },
+    error(e) {
+      post({ t: 'error', e: flatten(e)! })
+      each((l) => l.error(e))
+    },
+    open(info) {
+      post({ t: 'open', i: { transport: info.transport, status: info.status } })
+      each((l) => l.open(info))
+    },
+    reset(info) {
+      post({ t: 'reset', i: info })
+      each((l) => l.reset(info))
+    },
+  }
+
+  channel.onmessage = ({ data }: MessageEvent<Relayed | Asked>) => {
+    if (closed) return
+    if (role === 'leader') {
+      if (data.t === 'join') {
+        post({ t: 'state', c: { state, transport, attempt, waitingFor } })
+        if (state === 'open') post({ t: 'open', i: { transport: transport! } })
+      } else if (data.t === 'need') for (const event of ring) event.n > data.n && post(event)
+      else if (data.t === 'reconnect') connection?.reconnect()
+      else if (data.t === 'listen') connection?.listen(data.type)
+      return
+    }
+    if (data.t === 'event') deliver(data)
+    else if (data.t === 'state') mirror({ ...data.c, error: revive(data.c.error) })
+    else if (data.t === 'error') each((l) => l.error(revive(data.e)!))
+    else if (data.t === 'open') each((l) => l.open(data.i))
+    else if (data.t === 'reset') each((l) => l.reset(data.i))
+    // A new leader: ask for what it has and this tab missed.
+    else if (data.t === 'hello' && data.n > seq) post({ t: 'need', n: seq })
+  }
+
+  /** Queue for the lock; holding it makes this tab the leader until it gives the lock back. */
+  function queue(): void {
+    if (closed || away || waiting || role === 'leader') return
+    const signal = (waiting = new AbortController()).signal
+    env.locks!.request(key, { signal }, () => {
+      waiting = undefined
+      if (closed || away) return
+      return new Promise<void>((resolve) => {
+        release = resolve
+        lead()
+      })
+    }).catch(() => {})
+  }
+
+  function lead(): void {
+    role = 'leader'
+    connection = createConnection({ ...options, lastEventId }, implementations, 0)
+    connection.attach(relay)
+    for (const type of types) connection.listen(type)
+    post({ t: 'hello', n: seq })
+    options.log?.({ type: 'share', transport: undefined, shared: 'leader' })
+  }
+
+  /** Give up leading (closing, frozen, hidden in the cache): another tab takes over. */
+  function stepDown(): void {
+    waiting?.abort()
+    waiting = undefined
+    if (role !== 'leader') return
+    role = 'follower'
+    const c = connection
+    connection = undefined
+    c?.detach(relay)
+    release?.()
+    release = undefined
+  }
+
+  function onPage({ type }: Event): void {
+    away = type === 'freeze' || type === 'pagehide'
+    if (away) stepDown()
+    else queue()
+  }
+
+  function finish(change?: StateChange): void {
+    if (closed) return
+    stepDown()
+    closed = true
+    state = 'closed'
+    env.clearTimeout(graceTimer)
+    channel.onmessage = null
+    channel.close()
+    page?.removeEventListener('freeze', onPage)
+    page?.removeEventListener('resume', onPage)
+    page?.removeEventListener('pagehide', onPage)
+    page?.removeEventListener('pageshow', onPage)
+    onClosed()
+    const all = listeners
+    listeners = []
+    if (change) for (const l of all) l.state(change)
+  }
+
+  function start(): void {
+    if (closed) return
+    for (const type of ['freeze', 'resume', 'pagehide', 'pageshow']) page?.addEventListener(type, onPage)
+    post({ t: 'join' })
+    queue()
+  }
+
+  return {
+    attach(listener) {
+      if (closed) return false
+      listeners = [...listeners, listener]
+      env.clearTimeout(graceTimer)
+      if (!scheduled) queueMicrotask(start)
+      scheduled = true
+      return true
+    },
+    detach(listener) {
+      const rest = listeners.filter((l) => l !== listener)
+      if (rest.length === listeners.length || closed) return
+      listeners = rest
+      if (!rest.length) graceTimer = env.setTimeout(() => finish(), grace)
+    },
+    reconnect() {
+      if (role === 'leader') connection?.reconnect()
+      else post({ t: 'reconnect' })
+    },
+    listen(type) {
+      types.add(type)
+      if (role === 'leader') connection?.listen(type)
+      else post({ t: 'listen', type })
+    },
+    get role() {
+      return role
+    },
+    get state() {
+      return state
+    },
+    get transport() {
+      return transport
+    },
+    get lastEventId() {
+      return lastEventId
+    },
+    get attempt() {
+      return attempt
+    },
+    get waitingFor() {
+      return waitingFor
+    },
+  }
+}
