@@ -34,6 +34,8 @@
     sub = Subwire.subscribe('/events', {
       decode: 'json',
       transports: choice ? [choice] : undefined,
+      // A new choice of transport carries on from the last event seen, as a drop would.
+      lastEventId: expected ? String(expected - 1) : undefined,
       retry: { initialDelay: 500, maxDelay: 5000 },
       pollInterval: 1000,
       env: { online: function () { return !offline && navigator.onLine !== false } },

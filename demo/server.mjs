@@ -509,6 +509,12 @@ export async function startServer(options = {}) {
   }
 }
 
+/** What `npm run demo` runs: the server's options and the live data it generates. */
+export const DEMO = {
+  server: { heartbeatMs: 1000, holdMs: 20000 },
+  generate: { intervalMs: 150, kinds: ['price', 'notice', 'token', 'clock'] },
+}
+
 const ANSWER =
   'Server push means the server speaks first. subwire picks the transport that works on this network, resumes from the last event id after every drop, and never shows the same event twice.'.split(' ')
 

@@ -277,7 +277,7 @@ function resolveUrl(url: unknown, base: string | undefined, name: string): strin
   }
   if (typeof url !== 'string' || !parsed || !/^(http|ws)s?:$/.test(parsed.protocol)) {
     fail(
-      `${name} "${url}" is ${base || !/^[\\/.]/.test(String(url)) ? 'not an http(s): or ws(s): URL' : 'relative and there is no page to resolve it against (server-side rendering?): subscribe in the browser only (e.g. in useEffect or onMounted), or pass an absolute URL'}`,
+      `${name} "${url}" is ${base || !/^[\\/.]/.test(String(url)) ? 'not an http(s): or ws(s): URL: pass one such as https://example.com/events or /events' : 'relative and there is no page to resolve it against (server-side rendering?): subscribe in the browser only (e.g. in useEffect or onMounted), or pass an absolute URL'}`,
     )
   }
   return parsed.href

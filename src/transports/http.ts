@@ -18,7 +18,7 @@ export const HELD_GAP = 1000
 export function toError(error: unknown, context: TransportContext): SubwireError {
   return error instanceof SubwireError
     ? error
-    : new ConnectionError('network error or CORS rejection: is the server up, and does it allow this origin?', context.name, undefined, error)
+    : new ConnectionError('network error or CORS rejection: is the server up, and does it send Access-Control-Allow-Origin for this origin?', context.name, undefined, error)
 }
 
 /** Let go of a body that will not be read. */

@@ -48,3 +48,24 @@ it('streams the assistant answer token by token, and waits while offline without
   expect(await page.locator('#answers script, #notices script').count()).toBe(0)
   expect(errors).toEqual([])
 })
+
+for (const transport of ['longpoll', 'poll']) {
+  it(`"go offline" pauses ${transport} too, and "go online" resumes it with nothing missing or doubled`, async () => {
+    server.generate({ intervalMs: 50, kinds: ['price', 'notice'] })
+    const { page, errors } = await openPage(browser, `${server.origin}/demo/index.html`)
+    await page.selectOption('#transports', transport)
+    await page.waitForFunction((t) => document.getElementById('transport')!.textContent === t, transport)
+    const first = Number(await page.textContent('#last-id'))
+    await page.waitForFunction((n) => Number(document.getElementById('last-id')!.textContent) > n + 5, first)
+    await page.click('button[data-action="offline"]')
+    await page.waitForFunction(() => document.getElementById('next')!.textContent === 'when online')
+    const paused = Number(await page.textContent('#last-id'))
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(Number(await page.textContent('#last-id'))).toBe(paused)
+    await page.click('button[data-action="offline"]')
+    await page.waitForFunction((n) => Number(document.getElementById('last-id')!.textContent) > n + 20, paused, { timeout: 30_000 })
+    expect(await page.textContent('#gaps')).toBe('0 / 0')
+    expect(errors).toEqual([])
+    await page.close()
+  })
+}

@@ -656,6 +656,71 @@ describe('each edge of the state machine', () => {
   })
 })
 
+describe('listener options, disposal and reconnect()', () => {
+  const ev = (data: string, id: string) => ({ type: 'message', data, id, lastEventId: id })
+
+  it("on(type, fn, { once: true }) hears one event; { signal } stops at abort; the unbind function is idempotent", async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource'] }))
+    const once: string[] = []
+    const untilAbort: string[] = []
+    const always: string[] = []
+    const controller = new AbortController()
+    sub.on('message', (e) => once.push(e.data), { once: true })
+    sub.on('message', (e) => untilAbort.push(e.data), { signal: controller.signal })
+    const off = sub.on('message', (e) => always.push(e.data))
+    await tick()
+    const c = w.last('eventsource')
+    c.sink.open()
+    c.sink.event(ev('a', '1'))
+    c.sink.event(ev('b', '2'))
+    controller.abort()
+    c.sink.event(ev('c', '3'))
+    off()
+    off()
+    c.sink.event(ev('d', '4'))
+    expect(once).toEqual(['a'])
+    expect(untilAbort).toEqual(['a', 'b'])
+    expect(always).toEqual(['a', 'b', 'c'])
+    // A signal already aborted adds nothing.
+    const late: string[] = []
+    sub.on('message', (e) => late.push(e.data), { signal: AbortSignal.abort() })
+    c.sink.event(ev('e', '5'))
+    expect(late).toEqual([])
+    sub.close()
+  })
+
+  it('Symbol.dispose closes the subscription (a `using` declaration) and its connection', async () => {
+    const dispose = (Symbol as { dispose?: symbol }).dispose
+    expect(dispose, 'this runtime has Symbol.dispose').toBeDefined()
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource'] }))
+    const states: string[] = []
+    sub.on('state', (change) => states.push(change.state))
+    await tick()
+    ;(sub as unknown as Record<symbol, () => void>)[dispose!]!()
+    expect(states.at(-1)).toBe('closed')
+    expect(w.last('eventsource').closed).toBe(true)
+    await tick(60_000)
+    expect(w.connections).toHaveLength(1)
+  })
+
+  it('reconnect() drops the connection now and opens a new one that resumes from the last id, with no backoff', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource'] }))
+    await tick()
+    const first = w.last('eventsource')
+    first.sink.open()
+    first.sink.event(ev('a', '7'))
+    sub.reconnect()
+    await tick()
+    expect(first.closed).toBe(true)
+    expect(w.connections).toHaveLength(2)
+    expect(w.last('eventsource').from).toBe('7')
+    sub.close()
+    sub.reconnect() // after close: nothing
+    await tick(60_000)
+    expect(w.connections).toHaveLength(2)
+  })
+})
+
 describe('configuration errors are thrown at once, naming the fix', () => {
   it('a relative URL where there is no page (SSR, Node)', () => {
     expect(() => w.subscribe('/events', w.options({ env: { location: undefined } }))).toThrowError(/relative and there is no page.*subscribe in the browser only/)
