@@ -155,6 +155,22 @@ describe('docs/recipes in Chromium', () => {
     })
   }
 
+  it('express.mjs: a POST to /notices reaches an open stream at once, as a notice event', async () => {
+    const server = await run(expressRecipe.start(0))
+    open.push(server)
+    const { page } = await client(server, { transports: ['eventsource'], decode: 'json' })
+    await page.evaluate(() => {
+      const w = window as unknown as { notices: string[]; Subwire: typeof import('../../src/index') }
+      w.notices = []
+      w.Subwire.subscribe<{ notice: { text: string } }>('/events', { share: false, transports: ['eventsource'], decode: 'json' }).on('notice', (e) => w.notices.push(e.data.text))
+    })
+    await new Promise((r) => setTimeout(r, 500))
+    const response = await fetch(`${server.origin}/notices`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'hello' }) })
+    expect(response.status).toBe(201)
+    await page.waitForFunction(() => (window as unknown as { notices: string[] }).notices.includes('hello'), null, { timeout: 10_000 })
+    await page.context().close()
+  })
+
   it('websocket.mjs over websocket: live, resumed after a cut, every message once; reset', async () => {
     const server = await run(websocketRecipe.start(0))
     open.push(server)
