@@ -8,10 +8,10 @@ import { minify } from 'terser'
  * path → budget in bytes of min+gzip. The full UMD was 6.5 KiB before the lifecycle rewrite; it
  * carries now the option checks, the connection/subscription split, proof with a second opinion,
  * verified probes, bounded hints, frame modes and hooks, and sharing (in the page, and across
- * tabs: about 1.2 KiB of it).
+ * tabs: about 1.2 KiB of it), and poll bodies read only up to maxEventSize (0.06 KiB).
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 13.25 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 13.3 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
 ]
 

@@ -373,6 +373,8 @@ export function createConnection(options: Resolved, implementations: Transports,
    * by id: it carries the same stream and can resume, so move up to it.
    */
   function startSide(purpose: 'probe' | 'check', index: number): void {
+    // One side connection at a time: a probation check replaces a probe in flight.
+    closeSide()
     const transport = order[index]!
     const my = ++sideEpoch
     side = purpose

@@ -12,8 +12,8 @@ export interface Frames {
   stream(chunk: string | Uint8Array): number
   /** One WebSocket frame, read as the `frames` option (or `parse`) says. */
   frame(text: string): void
-  /** One whole polling body in JSON, or in the server's own format when `parse` is given. */
-  body(text: string, info: ParseInfo): void
+  /** One whole polling body in JSON, or in the server's own format when `parse` is given; `undefined`: it passed maxEventSize. */
+  body(text: string | undefined, info: ParseInfo): void
   /** A stream or a body ended: drop an unfinished block; the resume point stays. */
   end(): void
   /** A new request resumes from `id` (polls): an answer that starts with that very event repeats it. */
@@ -157,7 +157,7 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
       if (told === before) warn('frame dropped: it holds no event, id or heartbeat')
     },
     body(text, info) {
-      if (text.length > maxEventSize) warn(`body over maxEventSize (${maxEventSize}) dropped`)
+      if (text === undefined) warn(`body over maxEventSize (${maxEventSize}) dropped`)
       else if (parse) parsed(text, info)
       else json(text, 'body')
     },

@@ -27,8 +27,8 @@ const discard = (response: Response) => void response.body?.cancel().catch(() =>
 /**
  * Send one GET. `sse` asks for an event stream and sends the resume id as `Last-Event-ID` where
  * that costs no CORS preflight; otherwise the id travels as a query parameter. Resolves with a
- * 2xx response (or a poll's "nothing new": 204, 304, or a status `statuses` calls `empty`), of
- * the content type `types` accepts; rejects with a typed error.
+ * 2xx response (or a poll's "nothing new": 204, 304, or a status `statuses` calls `empty`) of a
+ * content type the transport reads (`sse`: text/event-stream only); rejects with a typed error.
  */
 async function send(context: TransportContext, signal: AbortSignal, sse: boolean, extra: Record<string, string> = {}): Promise<Response> {
   const { env, options, name } = context
@@ -57,7 +57,7 @@ async function send(context: TransportContext, signal: AbortSignal, sse: boolean
   const empty = status === 204 || status === 304 || options.statuses[status] === 'empty'
   if ((status > 199 && status < 300 && status !== 204) || (!sse && empty)) {
     const contentType = response.headers.get('content-type') ?? ''
-    if (empty || /^text\/event-stream|^application\/(.*\+)?json|^$/i.test(contentType) || (!sse && options.parse)) return response
+    if (empty || (sse ? /^text\/event-stream/i : /^text\/event-stream|^application\/(.*\+)?json|^$/i).test(contentType) || (!sse && options.parse)) return response
     discard(response)
     throw new ProtocolError(
       /html/i.test(contentType)
@@ -69,6 +69,20 @@ async function send(context: TransportContext, signal: AbortSignal, sse: boolean
   }
   discard(response)
   throw new HttpError(status, name, parseRetryAfter(response.headers.get('retry-after'), env.now()))
+}
+
+/** A whole body as text, or `undefined` (the rest cancelled) once it passes `limit` bytes. */
+async function bodyText(response: Response, limit: number): Promise<string | undefined> {
+  const reader = response.body?.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  let size = 0
+  for (;;) {
+    const { done, value } = (await reader?.read()) ?? { done: true }
+    if (done) return text + decoder.decode()
+    if ((size += value.length) > limit) return void reader!.cancel().catch(() => {})
+    text += decoder.decode(value, { stream: true })
+  }
 }
 
 /**
@@ -108,10 +122,6 @@ export function stream(context: TransportContext, sink: TransportSink): Transpor
   ;(async () => {
     const response = await send(context, controller.signal, true)
     if (done) return
-    if (!/^text\/event-stream/i.test(response.headers.get('content-type')!)) {
-      discard(response)
-      throw new ProtocolError(`wrong Content-Type "${response.headers.get('content-type')}": answer text/event-stream`, 'eventsource', false)
-    }
     sink.open({ status: response.status, headers: response.headers })
     let last = env.now()
     let held = 0
@@ -190,9 +200,9 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
       else if (!options.parse && /^text\/event-stream/i.test(headers.get('content-type')!)) {
         if (!(await read(response, frames, sink, () => done))) return -1
       } else {
-        const text = await response.text()
+        const text = await bodyText(response, options.maxEventSize)
         if (done) return -1
-        if (text.trim()) frames.body(text, { transport: name, status, headers })
+        if (text?.trim() !== '') frames.body(text, { transport: name, status, headers })
         if (done) return -1
       }
       // New events move the resume point (or the server uses no ids). Events that do not (a server

@@ -39,6 +39,18 @@ const http = {
   'ws-clean-close': honestLongPoll,
   // Stalls: headers, then a body that never ends.
   'lp-stall-body': (req, res) => sse(res, 'id: 1\ndata: partial', false),
+  // A JSON poll body that never ends (an array streamed forever): cut at maxEventSize, not read on.
+  'poll-endless-json': (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.write('[')
+    const chunk = `${JSON.stringify({ data: 'x'.repeat(1000) })},`.repeat(10)
+    let sent = 0
+    const timer = setInterval(() => ((sent += chunk.length), res.write(chunk)), 5)
+    res.on('close', () => {
+      clearInterval(timer)
+      hostile.cut.push({ name: 'poll-endless-json', sent })
+    })
+  },
   // Honest servers that must not be taken for a buffering proxy.
   'sse-two-line-heartbeat': (req, res) => {
     sse(res, ': hi\n\n', false)
@@ -107,6 +119,8 @@ const bump = (name) => {
 export const hostile = {
   /** Requests and upgrades `name` received so far. */
   count: (name) => counts.get(name) ?? 0,
+  /** Endless bodies the client stopped reading: how many bytes each had been sent by then. */
+  cut: [],
   /** Every request URL received, by name. */
   urls: new Map(),
   handlers: {

@@ -95,6 +95,7 @@ describe('hostile servers in Chromium', () => {
       run('ws-clean-close', 'ws-clean-close', { ...quick, transports: ['websocket', 'longpoll'] }),
       // Stalls
       run('lp-stall-body', 'lp-stall-body', { ...quick, transports: ['longpoll'], longPollTimeout: 3000 }),
+      run('poll-endless-json', 'poll-endless-json', { ...quick, transports: ['poll'], maxEventSize: 100_000 }),
       // No false alarm
       run('sse-two-line-heartbeat', 'sse-two-line-heartbeat', { ...quick, transports: ['eventsource', 'longpoll'] }),
       run('sse-comment-per-event', 'sse-comment-per-event', { ...quick, transports: ['eventsource', 'longpoll'] }),
@@ -192,6 +193,17 @@ describe('hostile servers in Chromium', () => {
     expect(requests('lp-stall-body')).toBeGreaterThanOrEqual(2)
     expect(requests('lp-stall-body')).toBeLessThanOrEqual(4)
     expect(seen.states.some((s) => s.state === 'open')).toBe(false)
+    expect(seen.events).toEqual([])
+  })
+
+  it('a JSON poll body that never ends is cut once it passes maxEventSize: the request is closed, the page is not filled', async () => {
+    const seen = await get('poll-endless-json')
+    const cut = hostile.cut.filter((c: { name: string }) => c.name === 'poll-endless-json')
+    console.log(`[hostile] poll-endless-json: ${requests('poll-endless-json')} requests, cut after ${cut.map((c: { sent: number }) => c.sent).join(', ')} bytes sent`)
+    expect(seen.errors[0]).toMatchObject({ name: 'ProtocolError', message: 'poll: body over maxEventSize (100000) dropped' })
+    // Every request was cut by the client (none left streaming), each long before a second of sending (~2 MB).
+    expect(cut.length).toBe(requests('poll-endless-json'))
+    for (const c of cut) expect((c as { sent: number }).sent).toBeLessThan(1_000_000)
     expect(seen.events).toEqual([])
   })
 

@@ -656,6 +656,27 @@ describe('each edge of the state machine', () => {
   })
 })
 
+describe('side connections', () => {
+  it('a probation check that comes due while a probe runs replaces the probe: one side connection at a time, none left after close()', async () => {
+    // eventsource remembered from an earlier page: websocket, above it, is what a probe tries.
+    w.storage.setItem(`subwire:${URL_}`, `eventsource ${Date.now() + 3_600_000}`)
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket', 'eventsource', 'longpoll'], upgradeAfter: 5000 }))
+    await tick()
+    w.last('eventsource').sink.open() // accepted, then silent
+    await tick(10000) // connectTimeout: a second opinion from longpoll
+    expect(w.last().name).toBe('longpoll')
+    await tick(10000) // longpoll had nothing to say either: eventsource trusted, on probation
+    await tick(5000) // upgradeAfter: a probe of websocket
+    const probe = w.last()
+    expect(probe.name).toBe('websocket')
+    await tick(5000) // the probation re-check comes due while the probe runs
+    expect(w.last().name).toBe('longpoll')
+    expect(probe.closed).toBe(true)
+    sub.close()
+    expect(w.open()).toEqual([])
+  })
+})
+
 describe('listener options, disposal and reconnect()', () => {
   const ev = (data: string, id: string) => ({ type: 'message', data, id, lastEventId: id })
 

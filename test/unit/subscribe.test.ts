@@ -163,6 +163,29 @@ describe('longpoll transport', () => {
   })
 })
 
+describe('poll bodies are bounded', () => {
+  it('a JSON poll body that never ends is cut at maxEventSize: a ProtocolError, not a page that reads forever', async () => {
+    const chunk = new TextEncoder().encode(`${JSON.stringify({ data: 'x'.repeat(80) })},`)
+    server.use(
+      http.get(URL_, () => {
+        const body = new ReadableStream({
+          start: (c) => c.enqueue(new TextEncoder().encode('[')),
+          pull: (c) => c.enqueue(chunk),
+        })
+        return new HttpResponse(body, { headers: { 'content-type': 'application/json' } })
+      }),
+    )
+    const sub = subscribe(URL_, { ...quick, transports: ['poll'], maxEventSize: 10_000 })
+    const errors: Error[] = []
+    sub.on('error', (e) => errors.push(e))
+    await until(() => errors.length >= 1)
+    sub.close()
+    expect(errors[0]).toBeInstanceOf(ProtocolError)
+    expect(errors[0]!.message).toBe('poll: body over maxEventSize (10000) dropped')
+    // (That the rest of the body is cancelled shows in Chromium: test/browser/hostile.test.ts.)
+  })
+})
+
 describe('poll transport', () => {
   it('polls every interval, sends If-None-Match, treats 304 as nothing new and honours retry', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
