@@ -9,9 +9,13 @@ import { minify } from 'terser'
  * carries now the option checks, the connection/subscription split, proof with a second opinion,
  * verified probes, bounded hints, frame modes and hooks, and sharing (in the page, and across
  * tabs: about 1.2 KiB of it), and poll bodies read only up to maxEventSize (0.06 KiB).
+ * Raised from 13.3 to 14.4 KiB for parity with the native EventSource (+1.06 KiB: the replay
+ * window, Last-Event-ID across origins and the turn to the native object, its own reconnects,
+ * progress-based backoff, the fatal rule, and their messages). Temporary: the core as a state
+ * machine with a production build takes the full UMD to 9.0 KiB, and this budget with it.
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 13.3 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.4 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
 ]
 

@@ -37,21 +37,42 @@ export function bound(ms: number | undefined): number | undefined {
  *   from `max(H, initialDelay)`, so a server saying "0" again and again gets no request storm. On
  *   top comes jitter of up to half the wait (at least 100 ms, at most `maxDelay`), so clients told
  *   the same time do not return together.
+ * - `unreachable` (ms failing so far, for a server that could not be reached at all: refused,
+ *   reset, no answer): from the second retry on, a quarter of the time failing so far (at least
+ *   `initialDelay`, at most `maxDelay`, less up to a quarter of jitter), never below the hint. A
+ *   server that comes back after an outage of D ms is reached again by about 1.25 × D + 1 s, as
+ *   the browser's own EventSource (which retries at its `retry` interval) would within that.
  */
-export function delayFor(policy: Policy, attempt: number, hint: number | undefined, random: () => number): number {
+export function delayFor(policy: Policy, attempt: number, hint: number | undefined, random: () => number, unreachable?: number): number {
   const { initialDelay, maxDelay, factor } = policy
+  if (attempt && unreachable !== undefined) {
+    return Math.min(MAX_TIMER, Math.max(hint ?? 0, Math.round(Math.min(maxDelay, Math.max(initialDelay, unreachable / 4)) * (1 - random() / 4))))
+  }
   if (hint === undefined) return Math.round(random() * Math.min(maxDelay, initialDelay * factor ** attempt))
   const wait = attempt ? Math.max(hint, Math.min(maxDelay, Math.max(hint, initialDelay) * factor ** attempt)) : hint
   return Math.min(MAX_TIMER, Math.round(wait + random() * Math.min(maxDelay, Math.max(100, wait / 2))))
 }
 
+/**
+ * The delay after a connection that made progress (it delivered new events): the server's hint as
+ * the native EventSource takes it (with up to an eighth on top, so clients cut together do not
+ * return together), or full jitter over `initialDelay` when there is none.
+ */
+export function afterProgress(policy: Policy, hint: number | undefined, random: () => number): number {
+  return Math.min(MAX_TIMER, Math.round(hint === undefined ? random() * policy.initialDelay : hint + (random() * hint) / 8))
+}
+
+/** A failure where nothing reached the server (refused, reset, no answer), as opposed to an answer that said no. */
+export const isUnreachable = (error: SubwireError | undefined): boolean =>
+  error?.kind === 'timeout' || (error?.kind === 'connection' && (error as { retryAfter?: number }).retryAfter === undefined)
+
 export interface Backoff {
   /** Failed attempts in a row. */
   readonly attempt: number
-  /** A connection that was healthy since `since` ended at `now`: start counting again if it lasted `resetAfter`. */
-  healthy(since: number, now: number): void
-  /** An attempt failed: the delay before the next one, or `false` to give up. */
-  failed(now: number, error: SubwireError | undefined, hint: number | undefined): number | false
+  /** The connection that ended made progress: the next wait follows the server, and counting starts again. */
+  progress(): void
+  /** An attempt failed (`refused`: it was never accepted): the delay before the next one, or `false` to give up. */
+  failed(now: number, error: SubwireError | undefined, hint: number | undefined, refused?: boolean): number | false
 }
 
 export function createBackoff(
@@ -62,19 +83,21 @@ export function createBackoff(
 ): Backoff {
   let attempt = 0
   let failingSince: number | undefined
+  let fresh = false
   return {
     get attempt() {
       return attempt
     },
-    healthy(since, now) {
-      if (now - since >= policy.resetAfter) {
-        attempt = 0
-        failingSince = undefined
-      }
+    progress() {
+      attempt = 0
+      failingSince = undefined
+      fresh = true
     },
-    failed(now, error, hint) {
+    failed(now, error, hint, refused) {
       failingSince ??= now
       const elapsed = now - failingSince
+      const afterHealthy = fresh
+      fresh = false
       let delay: unknown
       if (custom) {
         try {
@@ -86,7 +109,7 @@ export function createBackoff(
       }
       if (typeof delay !== 'number' || delay !== delay) {
         if (attempt >= policy.maxAttempts || elapsed >= policy.maxElapsed) return false
-        delay = delayFor(policy, attempt, hint, random)
+        delay = afterHealthy ? afterProgress(policy, hint, random) : delayFor(policy, attempt, hint, random, refused && isUnreachable(error) ? elapsed : undefined)
       }
       attempt++
       return Math.max(0, Math.min(delay as number, MAX_TIMER))

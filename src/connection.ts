@@ -8,6 +8,7 @@
 // leaves nothing behind. Every callback of an attempt carries the attempt's epoch; a stale one is
 // ignored.
 import { createBackoff } from './backoff'
+import { createSeen } from './seen'
 import { classify } from './classify'
 import { ConnectionError, HttpError, ProtocolError, SubwireError, TimeoutError } from './errors'
 import { current, fallback, negotiation, probeFailed, probeTarget, proven, upgraded } from './negotiate'
@@ -61,6 +62,14 @@ const JUMP = 60000
 const MAX_UNREADABLE = 3
 /** Recent ids kept while a probe runs, to find the same event on both transports. */
 const RING = 64
+/** The shortest time from one connection's start to the next's: at most two connects a second, whatever a server asks. */
+const MIN_CYCLE = 500
+/** A connection that delivered a single new event is healthy only when the server paces reconnects at least this far apart. */
+const PACED = 1000
+
+/** Endpoints that worked, per page (`env.window`): a missing endpoint there is a restart, never fatal. */
+const workedIn = new WeakMap<object, Set<string>>()
+const nowhere = {}
 
 /** A listener threw: report it as the DOM does for event listeners, and go on. */
 export function report(error: unknown): void {
@@ -103,6 +112,11 @@ export function createConnection(options: Resolved, implementations: Transports,
   let remembered = rememberFor ? recall(env.storage, options.endpoint, env.now()) : undefined
   const neg = negotiation(order, options.nodes.length, remembered)
   const backoff = createBackoff(options.policy, options.customRetry, env.random, report)
+  const seen = createSeen()
+  const worked = workedIn.get(page ?? nowhere) ?? new Set<string>()
+  workedIn.set(page ?? nowhere, worked)
+  /** Transports (per node) that answered "no such endpoint" since the last proven connection. */
+  const missing = new Set<string>()
   let listeners: ConnectionListener[] = []
   const types = new Set<string>()
   /** Transports on which this server showed a heartbeat cadence: watched from the start of every connection. */
@@ -128,6 +142,18 @@ export function createConnection(options: Resolved, implementations: Transports,
   let acceptedAt: number | undefined
   let openedAt: number | undefined
   let real = false
+  let startedAt = 0
+  /** Where this attempt resumed from, and whether its first events are still checked for replays. */
+  let from = ''
+  let checking = false
+  /** New events and promised heartbeats on this attempt; `identified`: one of them had a new id (or was a promised heartbeat). */
+  let fresh = 0
+  let identified = false
+  /** Events this attempt sent again and were dropped; whether a server that only replays was reported. */
+  let replayed = 0
+  let toldReplay = false
+  /** The attempt that ended last made progress. */
+  let healthy = false
   let unreadable = 0
   let heartbeats = 0
   let rechecks = 0
@@ -180,13 +206,15 @@ export function createConnection(options: Resolved, implementations: Transports,
 
   function contextOf(transport: TransportName): TransportContext {
     const canSendHeaders = transport !== 'websocket' && !(transport === 'eventsource' && (options.eventsource === 'native' || (options.eventsource === 'auto' && !env.fetch)))
+    const target = options.urls[transport] ?? options.nodes[neg.node]!
     return {
       name: transport,
       env,
       options,
-      async url(withId) {
-        const params = await provide(options.query, false, transport, canSendHeaders)
-        return withParams(options.urls[transport] ?? options.nodes[neg.node]!, {
+      target,
+      async url(withId, headers = canSendHeaders) {
+        const params = await provide(options.query, false, transport, headers)
+        return withParams(target, {
           transport,
           ...params,
           [options.lastEventIdParam]: (withId && lastEventId) || undefined,
@@ -205,12 +233,13 @@ export function createConnection(options: Resolved, implementations: Transports,
     if (!env.online()) return pause('online')
     if (options.pauseWhenHidden && env.hidden()) return pause('visible')
     const my = ++epoch
-    let from = lastEventId
+    from = lastEventId
+    checking = true
     name = current(neg)
     handle = details = acceptedAt = openedAt = undefined
-    real = false
-    unreadable = heartbeats = rechecks = 0
-    lastActivity = env.now()
+    real = identified = false
+    unreadable = heartbeats = rechecks = fresh = replayed = 0
+    lastActivity = startedAt = env.now()
     trace('connect')
     setState('connecting')
     if (my !== epoch || closed) return
@@ -218,6 +247,9 @@ export function createConnection(options: Resolved, implementations: Transports,
     const sink: TransportSink = {
       open(info) {
         if (!live()) return
+        // Open again: the transport reconnected by itself (the native EventSource, sending
+        // Last-Event-ID): what the server sends first is checked for replays again.
+        if (acceptedAt !== undefined) return void ((from = lastEventId), (checking = true))
         acceptedAt = env.now()
         details = info
         if (info?.proven) confirm(true)
@@ -229,7 +261,11 @@ export function createConnection(options: Resolved, implementations: Transports,
         // A second heartbeat shows a cadence (a first may be a greeting): watch for silence from now
         // on, and on every later connection of this transport from its start.
         if (live() && ++heartbeats > 1) cadence.add(name!)
-        if (live() && cadence.has(name!)) watchSilence()
+        if (live() && cadence.has(name!)) {
+          // A heartbeat the server promised (a cadence it showed), a second or more in: progress.
+          if (lastActivity - startedAt >= PACED) (fresh++, (identified = true))
+          watchSilence()
+        }
       },
       activity() {
         if (live()) lastActivity = env.now()
@@ -239,24 +275,36 @@ export function createConnection(options: Resolved, implementations: Transports,
         lastActivity = env.now()
         confirm(true)
         if (!live()) return
-        // A server that starts a resumed stream with the event it was asked to resume after (">="
-        // for ">") sends it twice: the first event of an attempt with the resume id is not news.
-        const resumed = from
-        const replay = from !== '' && message.id === from
-        from = ''
-        if (replay) return
         const transport = name!
+        const { id } = message
+        if (checking) {
+          // What a server sends first after a reconnect may be what was delivered already: the
+          // event it was asked to resume after (">=" for ">"), or all it holds (it could not read
+          // the resume point). Dropped, and the resume point stays. The same id with other data:
+          // the server's ids started again, so events may be missing.
+          const known = id === undefined ? undefined : (from !== '' && id === from) || seen.has(id, message.data)
+          if (known) return void (id !== from && replayed++)
+          checking = false
+          if (known === false) emit((l) => l.reset({ transport, lastEventId: from }))
+          if (!live()) return
+        }
         // protocol: a server that cannot resume from the id it was given says so with a `reset` event.
-        if (message.type === 'reset') return emit((l) => l.reset({ transport, lastEventId: resumed }))
+        if (message.type === 'reset') return emit((l) => l.reset({ transport, lastEventId: from }))
         // The hot path: transport → here → each subscription. No copies, no re-dispatch.
+        fresh++
+        if (id !== undefined) {
+          identified = true
+          seen.add(id, message.data)
+        }
         lastEventId = message.lastEventId
-        if (side === 'probe' && message.id) noteMain(message.id)
+        if (side === 'probe' && id) noteMain(id)
         emit((l) => l.message(message, transport))
       },
       id(value) {
         if (!live()) return
         confirm(true)
         if (!live()) return
+        if (value !== lastEventId) (fresh++, (identified = true))
         lastEventId = value
         if (side === 'probe' && value) noteMain(value)
       },
@@ -297,6 +345,8 @@ export function createConnection(options: Resolved, implementations: Transports,
     if (proof && !real) {
       real = true
       proven(neg)
+      missing.clear()
+      worked.add(options.endpoint)
       authRetried = false
       if (rememberFor && remembered !== name) {
         remember(env.storage, options.endpoint, (remembered = name!), env.now() + rememberFor)
@@ -354,13 +404,15 @@ export function createConnection(options: Resolved, implementations: Transports,
   }
 
   function scheduleProbe(): void {
-    if (!upgradeAfter || timers.probe || side || probeTarget(neg) === undefined) return
+    if (!upgradeAfter || timers.probe || side === 'probe' || probeTarget(neg) === undefined) return
     arm(
       'probe',
       () => {
         timers.probe = undefined
         const target = probeTarget(neg)
-        if (target !== undefined && openedAt !== undefined && !side) startSide('probe', target)
+        // A check on the side now: the probe comes after it.
+        if (side) scheduleProbe()
+        else if (target !== undefined && openedAt !== undefined) startSide('probe', target)
       },
       upgradeAfter * 2 ** Math.min(neg.failures, 5),
     )
@@ -415,6 +467,8 @@ export function createConnection(options: Resolved, implementations: Transports,
       const my = epoch
       confirm(false)
       if (my === epoch && !closed && !real) arm('deadline', deadline, connectTimeout * 2 ** Math.min(rechecks++, 5))
+      // A probe that this check replaced (or that came due meanwhile) is due again.
+      if (my === epoch) scheduleProbe()
       return
     }
     if (!ok) {
@@ -442,11 +496,23 @@ export function createConnection(options: Resolved, implementations: Transports,
     sideHandle = undefined
   }
 
-  /** End the attempt in use: clear its timers, close its side connection and its transport. */
+  /**
+   * End the attempt in use: clear its timers, close its side connection and its transport. A
+   * connection that made progress was healthy, however short: it delivered two or more new events,
+   * or one with a new id (or a heartbeat it promised) while the server paces reconnects a second or
+   * more apart (its `retry`, else `initialDelay`), or it stayed up `resetAfter`. Then the next wait
+   * follows the server and the count starts again; anything less climbs the curve.
+   */
   function stopAttempt(): void {
     const was = handle
     epoch++
-    if (openedAt !== undefined) backoff.healthy(openedAt, env.now())
+    const lifetime = env.now() - startedAt
+    healthy = real
+      ? fresh > 1 || (identified && lifetime + (retryField ?? options.policy.initialDelay) >= PACED) || lifetime >= options.policy.resetAfter
+      : openedAt !== undefined && env.now() - openedAt >= options.policy.resetAfter
+    if (healthy) backoff.progress()
+    real = false
+    fresh = 0
     openedAt = handle = undefined
     clear('retry', 'deadline', 'heartbeat', 'probe')
     closeSide()
@@ -457,7 +523,12 @@ export function createConnection(options: Resolved, implementations: Transports,
   function ended(error: SubwireError | undefined): void {
     const from = name!
     const wasOpen = openedAt !== undefined
+    const accepted = acceptedAt !== undefined
+    // It sent again only what was delivered: it cannot read the resume point as it is sent.
+    const stale = replayed && !fresh
     stopAttempt()
+    // Nobody listens any more (the sharing grace after the last subscription left): done.
+    if (!listeners.length) return finish()
     // Offline, every transport fails: that says nothing about them. Wait for the network.
     if (!env.online()) {
       if (error) emitError(error)
@@ -472,23 +543,43 @@ export function createConnection(options: Resolved, implementations: Transports,
       decision = 'retry'
     }
     if (decision === 'fatal') return finish(error)
+    // "No stream here", definitely: a non-retryable HTTP answer, or a WebSocket that never opened.
+    // (A WebSocket cannot tell a missing endpoint from a server that is down: it counts only
+    // beside an HTTP answer.)
+    if (error instanceof HttpError ? !error.retryable && !statuses[status!] : from === 'websocket' && !accepted && error?.kind === 'connection') {
+      missing.add(`${neg.node} ${from}`)
+      if (error instanceof HttpError) missing.add('http')
+    }
     if (decision === 'fallback') {
       if (fallback(neg, error?.kind === 'buffered' ? 'longpoll' : undefined)) {
         trace('fallback', from, { error })
         if (error) emitError(error)
         return closed ? undefined : connect()
       }
-      // Every transport failed this way; an endpoint missing everywhere will not appear by waiting.
-      if (error instanceof HttpError && !error.retryable && !statuses[status!]) return finish(error)
+      // A whole round failed. Fatal only for an endpoint that never worked in this page and that
+      // every transport (on every node) said does not exist: a restart is never fatal.
+      if (missing.size > order.length * options.nodes.length && !worked.has(options.endpoint)) return finish(error)
+      missing.clear()
     }
     const hint = (error as HttpError | ConnectionError | undefined)?.retryAfter ?? retryField
-    const delay = auth ? 0 : backoff.failed(env.now(), error, hint)
+    let delay = auth ? 0 : backoff.failed(env.now(), error, hint, !accepted)
     if (closed) return
+    // However a server that made progress paces itself, at most two connects a second.
+    if (delay !== false && healthy) delay = Math.max(delay, MIN_CYCLE - (env.now() - startedAt))
     if (delay === false) return finish(error ?? new ConnectionError('gave up reconnecting (retry said so)', from))
     arm('retry', connect, delay)
     retryHinted = hint !== undefined && !auth
     trace('retry', from, { delay, error })
     if (error) emitError(error)
+    if (stale && !toldReplay && !closed) {
+      toldReplay = true
+      emitError(
+        new ProtocolError(
+          `the server did not resume from the last event id: it sent only events delivered already (dropped). It must read ?${options.lastEventIdParam}= or Last-Event-ID (across origins, allow that header in its CORS preflight, or use the native EventSource)`,
+          from,
+        ),
+      )
+    }
     if (!closed) setState('reconnecting', { delay, error })
   }
 

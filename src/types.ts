@@ -104,7 +104,8 @@ export interface RetryOptions {
    */
   maxElapsed?: number
   /**
-   * How long a connection must stay up before the attempt counter starts again from zero, in ms.
+   * How long a connection must stay up to count as healthy (the attempt counter starts again)
+   * when it delivered nothing new, in ms. One that delivers new events counts at once.
    * @default 5000
    */
   resetAfter?: number

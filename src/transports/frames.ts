@@ -78,15 +78,15 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
     onEvent: (m) => deliver(m.type, m.data, m.id),
     onRetry: (ms) => (told++, sink.retry(bound(ms)!)),
     onLastEventId: (id) => deliver('', undefined, id),
+    // One heartbeat per block, however many comment lines it has: `: hi` and the blank line after
+    // it are one greeting, not a cadence.
     onComment() {
+      if (!comment) heartbeat()
       comment = true
-      heartbeat()
     },
     onEmptyBlock(type) {
-      if (type || comment) {
-        blocks++
-        heartbeat()
-      }
+      if (type || comment) blocks++
+      if (type && !comment) heartbeat()
       comment = false
     },
     onError: (error) => warn(`${error.message}: raise maxEventSize if such events are expected`, error),

@@ -25,31 +25,66 @@ export function toError(error: unknown, context: TransportContext): SubwireError
 const discard = (response: Response) => void response.body?.cancel().catch(() => {})
 
 /**
- * Send one GET. `sse` asks for an event stream and sends the resume id as `Last-Event-ID` where
- * that costs no CORS preflight; otherwise the id travels as a query parameter. Resolves with a
- * 2xx response (or a poll's "nothing new": 204, 304, or a status `statuses` calls `empty`) of a
+ * Whether a fetch to an origin may carry `Last-Event-ID`: always on the page's own origin; across
+ * origins the header needs a CORS preflight, which the server may not answer. Learned per origin
+ * (in this page) by trying: `true`, `false`, or `undefined` (not known yet).
+ */
+const headerAllowed = new Map<string, boolean>()
+
+const originOf = (url: string) => new URL(url).origin
+
+export function lastEventIdHeader(target: string, env: TransportContext['env']): boolean | undefined {
+  return isSameOrigin(target, env.location) || headerAllowed.get(originOf(target))
+}
+
+/** The origin of `target` turned out not to allow the header (the request without it worked). */
+export const refuseHeader = (target: string) => void headerAllowed.set(originOf(target), false)
+
+/** Thrown by `send` when `probe` asked to hear of a refused header rather than retry without it. */
+export const REFUSED = Symbol()
+
+/**
+ * Send one GET, with the resume id in the query (`lastEventIdParam`) and, for an event stream,
+ * also as the standard `Last-Event-ID` header where it can go: on the page's own origin always;
+ * across origins it costs a CORS preflight, so it is tried, and a request that fails with it is
+ * sent once more without it (and the origin remembered as not allowing it). `probe` (the 'auto'
+ * eventsource, which has the native EventSource to turn to) asks at the very first request,
+ * with an empty header, and rejects with `REFUSED` instead of retrying. Resolves with a 2xx
+ * response (or a poll's "nothing new": 204, 304, or a status `statuses` calls `empty`) of a
  * content type the transport reads (`sse`: text/event-stream only); rejects with a typed error.
  */
-async function send(context: TransportContext, signal: AbortSignal, sse: boolean, extra: Record<string, string> = {}): Promise<Response> {
-  const { env, options, name } = context
+async function send(context: TransportContext, signal: AbortSignal, sse: boolean, extra: Record<string, string> = {}, probe = false): Promise<Response> {
+  const { env, options, name, target } = context
   const user = await context.headers()
   const hasUser = Object.keys(user).length > 0
   const id = context.lastEventId()
-  // The Last-Event-ID header is the SSE standard; across origins it would force a CORS preflight a
-  // plain server does not answer, so there (and on every poll) the id goes in the URL instead.
-  const asHeader = sse && !!id && (hasUser || isSameOrigin(options.urls[name] ?? options.nodes[0]!, env.location))
-  const url = await context.url(!asHeader)
-  const headers: Record<string, string> = { ...user, ...extra }
-  if (sse) headers.accept = 'text/event-stream'
-  // A header value is bytes: the id's UTF-8 bytes, as the native EventSource sends it.
-  if (asHeader) headers['last-event-id'] = String.fromCharCode(...new TextEncoder().encode(id))
-  const response = await env.fetch!(url, {
-    headers,
-    signal,
-    credentials: options.withCredentials ? 'include' : 'same-origin',
-    cache: 'no-store',
-    redirect: options.redirect === 'error' || (options.redirect === 'same-origin' && hasUser) ? 'manual' : 'follow',
-  })
+  const url = await context.url(true)
+  const known = lastEventIdHeader(target, env)
+  const header = sse && known !== false && (!!id || (probe && known === undefined))
+  const request = (withHeader: boolean) =>
+    env.fetch!(url, {
+      headers: {
+        ...user,
+        ...extra,
+        ...(sse && { accept: 'text/event-stream' }),
+        // A header value is bytes: the id's UTF-8 bytes, as the native EventSource sends it.
+        ...(withHeader && { 'last-event-id': String.fromCharCode(...new TextEncoder().encode(id)) }),
+      },
+      signal,
+      credentials: options.withCredentials ? 'include' : 'same-origin',
+      cache: 'no-store',
+      redirect: options.redirect === 'error' || (options.redirect === 'same-origin' && hasUser) ? 'manual' : 'follow',
+    })
+  let response: Response
+  try {
+    response = await request(header)
+    if (header && !known) headerAllowed.set(originOf(target), true)
+  } catch (error) {
+    if (!header || known || signal.aborted) throw error
+    if (probe) throw REFUSED
+    response = await request(false)
+    refuseHeader(target)
+  }
   const { status, type } = response
   if (type === 'opaqueredirect') {
     throw new SubwireError('config', "redirected, and the request carries your headers: point url at the final location, or pass redirect: 'follow'", name, false)
@@ -107,20 +142,29 @@ async function read(response: Response, frames: Frames, sink: TransportSink, don
  * the transport. Watches for a buffering proxy: a read that carries two or more heartbeat blocks
  * after a second of nothing held bytes back; the second time, the stream ends with a `buffered` error.
  */
-export function stream(context: TransportContext, sink: TransportSink): TransportHandle {
+export function stream(context: TransportContext, sink: TransportSink, refused?: () => TransportHandle): TransportHandle {
   const { env } = context
   const frames = createFrames(context, sink)
   const controller = new AbortController()
   let done = false
+  let instead: TransportHandle | undefined
   const stop = () => {
     done = true
     controller.abort()
     frames.end()
+    instead?.close()
   }
   const finish = (error?: SubwireError) => done || (stop(), sink.close(error))
 
   ;(async () => {
-    const response = await send(context, controller.signal, true)
+    let response: Response
+    try {
+      response = await send(context, controller.signal, true, {}, !!refused)
+    } catch (error) {
+      // The origin does not allow Last-Event-ID over fetch: the native EventSource instead.
+      if (error !== REFUSED || done) throw error
+      return void (instead = refused!())
+    }
     if (done) return
     sink.open({ status: response.status, headers: response.headers })
     let last = env.now()
@@ -209,7 +253,9 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
       // that ignores the resume id and repeats itself) are nothing new.
       if (frames.events > before && (!from || context.lastEventId() !== from)) {
         empties = 0
-        return hold ? 0 : retryField ?? options.pollInterval
+        // News: ask again at once (or after the server's `retry`), as long as the resume point
+        // moved; a short poll of a server without ids waits its interval.
+        return retryField ?? (hold || context.lastEventId() !== from ? 0 : options.pollInterval)
       }
       // Nothing new: a poll's normal answer; a long poll's only when it was held.
       empties++

@@ -11,12 +11,16 @@ export interface TransportContext {
   readonly env: Env
   /** The subscription's options, defaults applied. */
   readonly options: Resolved
+  /** The URL of this transport on the node in use, as given (before query parameters). */
+  readonly target: string
   /**
    * The URL for this transport on the node in use, with `?transport=`, the `query` provider's
-   * parameters and, when `withId`, the resume id as `lastEventIdParam`. Rejects with a
+   * parameters and, when `withId`, the resume id as `lastEventIdParam`. `canSendHeaders` tells
+   * the provider whether this request can carry headers, when the transport knows better than
+   * its options (a fetch stream that turned to the native EventSource). Rejects with a
    * `provider` error when the `query` provider fails.
    */
-  url(withId: boolean): Promise<string>
+  url(withId: boolean, canSendHeaders?: boolean): Promise<string>
   /** The `headers` provider's result (called again on every call); rejects with a `provider` error when it fails. */
   headers(): Promise<Record<string, string>>
   /** The resume point now (moves while the transport runs). */

@@ -65,22 +65,49 @@ describe('bound', () => {
 })
 
 describe('createBackoff', () => {
-  const error = new ConnectionError('x', 'websocket')
+  const error = new HttpError(503, 'longpoll')
+  const unreachable = new ConnectionError('refused', 'eventsource')
 
-  it('counts failures, gives up after maxAttempts or maxElapsed, and starts again after a healthy connection', () => {
+  it('counts failures, gives up after maxAttempts or maxElapsed, and starts again after progress', () => {
     const backoff = createBackoff(policyOf({ maxAttempts: 3, maxElapsed: 10000 }), undefined, bottom, () => {})
     expect([backoff.failed(0, error, undefined), backoff.failed(10, error, undefined), backoff.failed(20, error, undefined)]).toEqual([0, 0, 0])
     expect(backoff.attempt).toBe(3)
     expect(backoff.failed(30, error, undefined)).toBe(false)
-    // A connection healthy for less than resetAfter does not reset…
-    backoff.healthy(100, 4000)
-    expect(backoff.attempt).toBe(3)
-    // …one healthy for resetAfter does.
-    backoff.healthy(100, 5100)
+    // A connection that made progress ends: the count starts again.
+    backoff.progress()
     expect(backoff.attempt).toBe(0)
     const elapsed = createBackoff(policyOf({ maxElapsed: 10000 }), undefined, bottom, () => {})
     expect(elapsed.failed(0, error, undefined)).toBe(0)
     expect(elapsed.failed(10000, error, undefined)).toBe(false)
+  })
+
+  it("after progress follows the server's retry as the native EventSource does (an eighth of jitter on top), then climbs", () => {
+    const backoff = createBackoff(policy, undefined, top, () => {})
+    backoff.progress()
+    expect(backoff.failed(0, undefined, 1000)).toBe(1125)
+    // Nothing new since: the second failure in a row grows.
+    expect(backoff.failed(1200, undefined, 1000)).toBe(3000)
+    backoff.progress()
+    expect(backoff.failed(5000, undefined, 0)).toBe(0)
+    backoff.progress()
+    // No hint: full jitter over initialDelay.
+    expect(backoff.failed(6000, undefined, undefined)).toBe(1000)
+  })
+
+  it('retries an unreachable server at a quarter of the time failing so far: back within 1.25 × the outage + 1 s', () => {
+    const backoff = createBackoff(policy, undefined, bottom, () => {})
+    backoff.progress()
+    let now = 0
+    const times: number[] = []
+    for (let i = 0; i < 12; i++) {
+      now += backoff.failed(now, unreachable, 50, true) as number
+      times.push(now)
+    }
+    // However long the outage, the next attempt after it ends comes within 1.25 × the outage + 1 s.
+    for (let i = 1; i < times.length; i++) expect(times[i]!).toBeLessThanOrEqual(1.25 * times[i - 1]! + 1000)
+    expect(times.slice(0, 6)).toEqual([50, 1050, 2050, 3050, 4050, 5063])
+    // Never more than about one attempt a second.
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(750)
   })
 
   it('applies maxAttempts to hinted failures too (Retry-After: 0 included)', () => {

@@ -86,26 +86,50 @@ function start(options: SubscribeOptions = {}) {
 const tick = (ms = 0) => vi.advanceTimersByTimeAsync(ms)
 
 describe('attempt counter and backoff', () => {
-  it('grows while the server flaps and starts again after a connection stayed healthy', async () => {
+  it('grows while connections bring nothing new, and follows the server again after one that made progress', async () => {
     const { sub, states } = start()
     await tick()
     const delays = () => states.filter((s) => s.state === 'reconnecting').map((s) => s.delay)
-    // Three connections that each deliver once and die within a second: no storm.
+    // Three connections that open, greet and die within a second, nothing new: no storm.
     for (let i = 0; i < 3; i++) {
       last().open()
-      last().send(`id: ${i}\ndata: x\n\n`)
+      last().send(': hi\n\n')
       await tick(500)
       last().drop()
       await tick(states.at(-1)!.delay!)
     }
     expect(delays()).toEqual([500, 1000, 2000])
-    // One that stays up past resetAfter: the next retry is quick again.
+    // One that delivers new events, however short: the next retry is quick again.
     last().open()
-    last().send('data: y\n\n')
-    await tick(6000)
+    last().send('id: 1\ndata: y\n\nid: 2\ndata: z\n\n')
+    await tick(100)
     last().drop()
     expect(delays().at(-1)).toBe(500)
     expect(states.filter((s) => s.state === 'connecting').map((s) => s.attempt)).toEqual([0, 1, 2, 3])
+    sub.close()
+  })
+
+  it('a connection that delivers one new event counts as progress when the server paces reconnects a second apart, not when it asks for less', async () => {
+    const { sub, states } = start()
+    await tick()
+    const delays = () => states.filter((s) => s.state === 'reconnecting').map((s) => s.delay)
+    // The classic one event per response, retry: 1000: each reconnect waits the server's second.
+    for (let i = 1; i <= 3; i++) {
+      last().open()
+      last().send(`retry: 1000\nid: ${i}\ndata: x\n\n`)
+      last().drop(1000)
+      await tick(states.at(-1)!.delay!)
+    }
+    expect(delays()).toEqual([1063, 1063, 1063])
+    // retry: 0 after a single event each time: a reconnect loop, so it climbs.
+    for (let i = 4; i <= 6; i++) {
+      last().open()
+      last().send(`retry: 0\nid: ${i}\ndata: x\n\n`)
+      last().drop(1000)
+      await tick(states.at(-1)!.delay!)
+    }
+    // (The first counts from the last paced reconnect: 2 s, plus half of it as jitter.)
+    expect(delays().slice(3)).toEqual([2000 + 500, 4000 + 1000, 8000 + 2000])
     sub.close()
   })
 
@@ -447,7 +471,7 @@ describe('negotiation', () => {
     server.use(http.get(URL_, () => new HttpResponse('no', { status: 404 })))
     const { sub, states } = start({ transports: ['eventsource', 'longpoll', 'poll'] })
     await tick()
-    await vi.waitFor(() => expect(sub.state).toBe('closed'))
+    await vi.waitFor(() => expect(sub.state, JSON.stringify(states)).toBe('closed'))
     expect(states.filter((s) => s.state === 'connecting').map((s) => s.transport)).toEqual(['eventsource', 'longpoll', 'poll'])
     expect(states.at(-1)!.error!.message).toBe('poll: HTTP 404 (no stream here: check url, give this transport its own with urls, or leave it out of transports)')
   })

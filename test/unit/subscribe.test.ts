@@ -112,9 +112,10 @@ describe('longpoll transport', () => {
     sub.close()
   })
 
-  it('closes with a typed error on 404 when it is the only transport', async () => {
-    server.use(http.get(URL_, () => new HttpResponse('nope', { status: 404 })))
-    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+  it('closes with a typed error on 404 when it is the only transport and the endpoint never worked in this page', async () => {
+    const missing = 'http://localhost/missing'
+    server.use(http.get(missing, () => new HttpResponse('nope', { status: 404 })))
+    const sub = subscribe(missing, { ...quick, transports: ['longpoll'] })
     const closed = new Promise<unknown>((resolve) => sub.on('state', (s) => s.state === 'closed' && resolve(s.error)))
     const error = (await closed) as HttpError
     expect(error).toBeInstanceOf(HttpError)
@@ -187,7 +188,7 @@ describe('poll bodies are bounded', () => {
 })
 
 describe('poll transport', () => {
-  it('polls every interval, sends If-None-Match, treats 304 as nothing new and honours retry', async () => {
+  it('polls again at once after news, every interval after nothing new; sends If-None-Match, treats 304 as nothing new and honours retry', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
     const requests: Array<{ at: number; etag: string | null; last: string | null }> = []
     server.use(
@@ -203,16 +204,17 @@ describe('poll transport', () => {
     const sub = subscribe(URL_, { ...quick, transports: ['poll'], pollInterval: 1000 })
     const events = collect(sub)
     await vi.advanceTimersByTimeAsync(0)
-    await vi.waitFor(() => expect(requests).toHaveLength(1))
+    await vi.waitFor(() => expect(requests).toHaveLength(2))
     await vi.advanceTimersByTimeAsync(1000)
-    await vi.advanceTimersByTimeAsync(1000)
+    await vi.waitFor(() => expect(requests).toHaveLength(3))
     await vi.advanceTimersByTimeAsync(500)
     await vi.waitFor(() => expect(requests.length).toBeGreaterThanOrEqual(4))
     sub.close()
     expect(events.map((e) => e.data)).toEqual(['a', 'b'])
     expect(requests.slice(0, 4).map((r) => r.etag)).toEqual([null, '"1"', '"1"', '"2"'])
     expect(requests.slice(0, 4).map((r) => r.last)).toEqual([null, '1', '1', '2'])
-    expect(requests.slice(1, 4).map((r, i) => r.at - requests[i]!.at)).toEqual([1000, 1000, 500])
+    // After news at once (or after the server's retry), after nothing new the interval.
+    expect(requests.slice(1, 4).map((r, i) => r.at - requests[i]!.at)).toEqual([0, 1000, 500])
   })
 })
 
@@ -240,19 +242,40 @@ describe('eventsource transport (fetch streaming)', () => {
     ])
   })
 
-  it('sends the resume id as a query parameter across origins (no preflight)', async () => {
+  it('sends the resume id in the query always, and as Last-Event-ID across origins where the server allows it', async () => {
     const seen: Array<[string | null, string | null]> = []
     server.use(
-      http.get(URL_, ({ request }) => {
+      http.get('http://localhost/allowed', ({ request }) => {
         seen.push([request.headers.get('last-event-id'), new URL(request.url).searchParams.get('lastEventId')])
         return openStream(['data: x\n\n'])
       }),
     )
-    const sub = subscribe(URL_, { ...quick, transports: ['eventsource'], lastEventId: '9', env: { location: 'http://other.test/' } })
+    const sub = subscribe('http://localhost/allowed', { ...quick, transports: ['eventsource'], lastEventId: '9', env: { location: 'http://other.test/' } })
     const events = collect(sub)
     await until(() => events.length === 1)
     sub.close()
-    expect(seen[0]).toEqual([null, '9'])
+    expect(seen[0]).toEqual(['9', '9'])
+  })
+
+  it('across origins, a request that fails with Last-Event-ID (a preflight the server refuses) goes once more without it, and the origin is remembered', async () => {
+    const seen: Array<[string | null, string | null]> = []
+    server.use(
+      http.get('http://refusing.test/events', ({ request }) => {
+        seen.push([request.headers.get('last-event-id'), new URL(request.url).searchParams.get('lastEventId')])
+        // What a browser makes of a preflight the server does not answer: a network error.
+        if (request.headers.has('last-event-id')) return HttpResponse.error()
+        return seen.length < 3 ? sse(`id: ${seen.length}\ndata: x\n\n`) : openStream([`id: ${seen.length}\ndata: x\n\n`])
+      }),
+    )
+    const sub = subscribe('http://refusing.test/events', { ...quick, transports: ['eventsource'], eventsource: 'fetch', lastEventId: '9', env: { random: () => 0, location: 'http://page.test/' } })
+    const events = collect(sub)
+    await until(() => events.length === 2)
+    sub.close()
+    expect(seen).toEqual([
+      ['9', '9'],
+      [null, '9'],
+      [null, '2'],
+    ])
   })
 
   it('stops on 204 No Content, as the SSE spec says', async () => {

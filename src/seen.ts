@@ -1,0 +1,40 @@
+// The events delivered last, by id, so that what a server replays after a reconnect is not
+// delivered twice. A server that ignores the resume point (it reads only a header that could not be
+// sent, or it restarted) sends old events again: they come with an id delivered before and the same
+// data. An id delivered before with other data means the server's ids started again from scratch:
+// that event is new. Pure; bounded to the last SIZE events with an id.
+
+/** Events remembered. */
+export const SIZE = 1000
+
+export interface Seen {
+  /** An event with an id was delivered. */
+  add(id: string, data: string): void
+  /** `true`: delivered before (same id, same data); `false`: same id, other data; `undefined`: not among the last SIZE. */
+  has(id: string, data: string): boolean | undefined
+}
+
+/** A cheap fingerprint of the data: its length and up to 32 characters spread over it. */
+function print(data: string): number {
+  let hash = data.length
+  const step = Math.max(1, data.length >> 5)
+  for (let i = 0; i < data.length; i += step) hash = Math.imul(hash ^ data.charCodeAt(i), 16777619)
+  return hash
+}
+
+export function createSeen(): Seen {
+  const ids: string[] = []
+  const prints: number[] = []
+  let next = 0
+  return {
+    add(id, data) {
+      ids[next] = id
+      prints[next] = print(data)
+      next = (next + 1) % SIZE
+    },
+    has(id, data) {
+      const i = ids.lastIndexOf(id)
+      return i < 0 ? undefined : prints[i] === print(data)
+    },
+  }
+}

@@ -1,0 +1,166 @@
+// The parity matrix: the same plain servers read side by side by the browser's own EventSource
+// and by subwire, in Chromium. The native object is the referee: wherever it delivers every event
+// exactly once, subwire must too, in order, within the native time × 1.25 + 1 s; where it
+// duplicates or loses, subwire must not do worse. Used by test/browser/parity.test.ts (the rule,
+// in `npm test`) and bench/parity.mjs (the table in docs/benchmarks.md).
+import { plainServer } from './servers.mjs'
+
+/** Allowed time: the native object's × 1.25 + 1 s. */
+export const slack = (nativeMs) => Math.round(nativeMs * 1.25 + 1000)
+
+const quick = { total: 200, interval: 10 }
+
+/**
+ * Rows: a scenario, the server kind subwire reads (the native object always reads the SSE server
+ * of the same scenario), and the origin setups it runs in.
+ */
+export const ROWS = [
+  { name: 'cut every 50 events, clean end, no retry field', kind: 'sse', scenario: { ...quick, cutEvery: 50 } },
+  { name: 'cut every 50 events, connection reset, retry 1000', kind: 'sse', scenario: { ...quick, cutEvery: 50, cutHow: 'reset', retry: 1000 } },
+  { name: 'cut every 50 events, retry 0', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 0 } },
+  { name: 'cut every 100 events, retry 50', kind: 'sse', scenario: { total: 500, interval: 4, cutEvery: 100, retry: 50 } },
+  { name: 'one cut, retry 5000', kind: 'sse', scenario: { total: 100, interval: 20, cutEvery: 50, retry: 5000 } },
+  {
+    name: 'one event per response, retry 1000',
+    kind: 'sse',
+    scenario: { total: 8, interval: 50, onePerResponse: true, retry: 1000 },
+    // A fetch cannot send Last-Event-ID across origins without a preflight this server refuses, and
+    // the server reads nothing else: it answers every request with its first event.
+    limits: { 'subwire fetch': { origin: 'eventsource: fetch across origins cannot resume on a server that reads only the header and refuses the preflight' } },
+  },
+  { name: 'a stream cut every 2 s, steady events, no retry field', kind: 'sse', scenario: { total: 300, interval: 20, cutEvery: 100 } },
+  { name: 'server down 2 s, retry 500', kind: 'sse', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },
+  { name: 'server down 3 s, retry 50', kind: 'sse', scenario: { ...quick, down: { after: 60, ms: 3000 }, retry: 50 } },
+  { name: 'no ids, cut every 50 events', kind: 'sse', scenario: { ...quick, ids: 'absent', cutEvery: 50, retry: 500 } },
+  { name: 'ids restart from a new sequence', kind: 'sse', scenario: { ...quick, ids: 'restart', restartAt: 100, retry: 500 } },
+  { name: 'comments as keepalive, cut every 100', kind: 'sse', scenario: { ...quick, keepalive: 50, cutEvery: 100, retry: 500 } },
+  { name: 'multi-line data, named events, cut every 70', kind: 'sse', scenario: { ...quick, lines: 3, types: ['a', 'b'], cutEvery: 70, retry: 500 } },
+  { name: 'WebSocket: closed (1000) every 50 events', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 1000 } },
+  { name: 'WebSocket: reset every 50 events', kind: 'ws', scenario: { ...quick, cutEvery: 50, cutHow: 'reset', retry: 1000 } },
+  { name: 'WebSocket: server down 2 s', kind: 'ws', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },
+  { name: 'WebSocket: ids restart', kind: 'ws', scenario: { ...quick, ids: 'restart', restartAt: 100, retry: 500 } },
+  { name: 'long polling: steady events', kind: 'longpoll', scenario: { ...quick, cutEvery: 50, retry: 500 } },
+  { name: 'long polling: server down 2 s', kind: 'longpoll', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },
+  { name: 'long polling: ids restart', kind: 'longpoll', scenario: { ...quick, ids: 'restart', restartAt: 100, retry: 500 } },
+]
+
+/** The origin setups: the page's own origin, another that sends only Allow-Origin, another that answers preflights. */
+export const SETUPS = ['same', 'origin', 'preflight']
+
+/** subwire's clients per server kind: their names and options. */
+export const CLIENTS = {
+  sse: {
+    'subwire fetch': { transports: ['eventsource'], eventsource: 'fetch' },
+    'subwire native': { transports: ['eventsource'], eventsource: 'native' },
+    'subwire default': {},
+  },
+  ws: { 'subwire websocket': { transports: ['websocket'] } },
+  longpoll: { 'subwire longpoll': { transports: ['longpoll'] } },
+}
+
+/** Counts for one client: each event by its number k. */
+function count(result, total) {
+  const once = new Set()
+  let duplicates = 0
+  let ordered = true
+  let last = 0
+  for (const k of result.seen) {
+    if (once.has(k)) {
+      duplicates++
+      continue
+    }
+    once.add(k)
+    if (k < last) ordered = false
+    last = k
+  }
+  const missing = []
+  for (let k = 1; k <= total && missing.length < 10; k++) if (!once.has(k)) missing.push(k)
+  return { delivered: once.size, duplicates, lost: total - once.size, missing, ordered, time: result.time, done: result.done }
+}
+
+/**
+ * Whether `got` keeps the rule against the native object's `ref`; the reasons when not. Where a row
+ * names a documented limit for the client, it must still deliver nothing twice and in order.
+ */
+export function judge(ref, got, limit) {
+  const reasons = []
+  if (limit) {
+    if (got.duplicates) reasons.push(`${got.duplicates} duplicated`)
+    if (!got.ordered) reasons.push('out of order')
+  } else if (ref.lost === 0 && ref.duplicates === 0 && ref.ordered) {
+    if (got.lost) reasons.push(`${got.lost} lost`)
+    if (got.duplicates) reasons.push(`${got.duplicates} duplicated`)
+    if (!got.ordered) reasons.push('out of order')
+    if (got.time > slack(ref.time)) reasons.push(`${got.time} ms > ${slack(ref.time)} ms (native ${ref.time} ms × 1.25 + 1 s)`)
+  } else {
+    if (got.lost > ref.lost) reasons.push(`${got.lost} lost (native ${ref.lost})`)
+    if (got.duplicates > ref.duplicates) reasons.push(`${got.duplicates} duplicated (native ${ref.duplicates})`)
+  }
+  return reasons
+}
+
+/**
+ * Run every row in every setup. `browser`: a Playwright Browser; `pageOrigin`: where the
+ * cross-origin clients' page is served (the reference server). Returns one result per row and setup.
+ */
+export async function runMatrix({ browser, pageOrigin, rows = ROWS, setups = SETUPS, concurrency = 5, timeout = 45000, log = () => {} }) {
+  const jobs = []
+  for (const row of rows) for (const setup of setups) if (row.kind !== 'ws' || setup !== 'preflight') jobs.push({ row, setup })
+  const results = []
+  const context = await browser.newContext()
+  let next = 0
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]
+      const result = await runJob(context, pageOrigin, job, timeout)
+      log(result)
+      results.push(result)
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  await context.close()
+  return results.sort((a, b) => jobs.findIndex((j) => j.row.name === a.row && j.setup === a.setup) - jobs.findIndex((j) => j.row.name === b.row && j.setup === b.setup))
+}
+
+async function runJob(context, pageOrigin, { row, setup }, timeout) {
+  const { scenario, kind } = row
+  const specs = [['native', 'sse', {}], ...Object.entries(CLIENTS[kind]).map(([name, options]) => [name, kind, options])]
+  const runs = await Promise.all(
+    specs.map(async ([name, serverKind, options]) => {
+      // WebSocket has no CORS: a cross-origin WebSocket row runs with an SSE referee of the same setup.
+      const server = await plainServer(serverKind, scenario, setup)
+      const streamOrigin = `http://127.0.0.1:${server.port}`
+      const page = await context.newPage()
+      const errors = []
+      page.on('pageerror', (e) => errors.push(String(e)))
+      try {
+        await page.goto(`${setup === 'same' ? streamOrigin : pageOrigin}/test/browser/pages/parity.html`)
+        await page.waitForFunction(() => window.ready)
+        const url = `${streamOrigin}/${serverKind === 'sse' ? 'events' : serverKind}`
+        const result = await page.evaluate((spec) => window.runClient(spec), {
+          client: name === 'native' ? 'native' : 'subwire',
+          url,
+          options: options,
+          total: scenario.total,
+          types: scenario.types ?? [],
+          timeout,
+        })
+        return { name, ...count(result, scenario.total), requests: server.stats.requests, preflights: server.stats.preflights, withHeader: server.stats.withHeader, errors: [...errors, ...result.errors], states: result.states, resets: result.resets }
+      } finally {
+        await page.close()
+        await server.close()
+      }
+    }),
+  )
+  const [ref, ...others] = runs
+  return {
+    row: row.name,
+    kind,
+    setup,
+    native: ref,
+    clients: others.map((got) => {
+      const limit = row.limits?.[got.name]?.[setup]
+      return { ...got, limit, reasons: judge(ref, got, limit) }
+    }),
+  }
+}

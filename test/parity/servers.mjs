@@ -1,0 +1,242 @@
+// Plain servers for the parity matrix: what people write with node:http and `ws`, nothing tuned for
+// subwire. Each server publishes numbered events (data "e1", "e2", …) on a schedule that starts with
+// its first request, keeps them in a log, and misbehaves as its scenario says: cuts its streams,
+// answers one event per response, goes down for a while, restarts its id sequence.
+//
+// Resume is what such servers do: the SSE server reads only the standard Last-Event-ID header (a
+// request without it, or with an id the server does not know, gets the whole log); the WebSocket
+// and long-poll servers read `?lastEventId=`. Counting is by data, so a restarted id sequence does
+// not hide a duplicate or a loss.
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { WebSocketServer } from 'ws'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+/** The page a same-origin client runs in, and the build it loads: served by the plain server too. */
+const PAGE_FILES = /^\/(dist\/subwire\.mjs|test\/browser\/pages\/parity\.(html|mjs))$/
+
+/**
+ * @typedef {object} Scenario
+ * @property {number} total events to publish
+ * @property {number} interval ms between events
+ * @property {number} [cutEvery] after every N-th published event, cut the open streams
+ * @property {'end'|'reset'} [cutHow] a clean end of the response / WebSocket close 1000, or a reset
+ * @property {boolean} [onePerResponse] each response carries the next event, then ends
+ * @property {number} [retry] the SSE `retry` field, sent at the start of each response
+ * @property {{ after: number, ms: number }} [down] after event N: every connection cut, new ones refused for ms
+ * @property {'present'|'absent'|'restart'} [ids] `absent`: no ids, and events are produced only while a client listens;
+ *   `restart`: before event `restartAt` the server stops publishing for a moment (a graceful shutdown: what
+ *   was published has gone out), then restarts with an empty log and ids from 1 again
+ * @property {number} [restartAt]
+ * @property {number} [keepalive] a comment every N ms on each stream
+ * @property {number} [lines] data lines per event
+ * @property {string[]} [types] event types, in turn (default: none, i.e. `message`)
+ */
+
+/** The data of event number k (its first line is `e<k>`). */
+export function dataOf(k, lines = 1) {
+  let data = `e${k}`
+  for (let i = 1; i < lines; i++) data += `\nline ${i} of e${k}`
+  return data
+}
+
+function corsHeaders(req, cors) {
+  if (cors === 'same' || !req.headers.origin) return {}
+  return { 'access-control-allow-origin': req.headers.origin }
+}
+
+/**
+ * A server for one client. `kind`: 'sse' | 'ws' | 'longpoll'. `cors`: 'same' (the page's own origin
+ * asks), 'origin' (Access-Control-Allow-Origin on every response; OPTIONS answered without
+ * allowing any request header, so a request that needs a preflight fails), 'preflight' (OPTIONS
+ * answered, Last-Event-ID allowed).
+ */
+export async function plainServer(kind, scenario, cors = 'same') {
+  const { total, interval, cutEvery = 0, cutHow = 'end', onePerResponse = false, retry, down, ids = 'present', restartAt = 0, keepalive = 0, lines = 1, types = [] } = scenario
+  /** @type {{ id?: string, k: number, type?: string }[]} */
+  let log = []
+  let published = 0
+  let sequence = 0
+  let started = false
+  let downUntil = 0
+  let drainUntil = 0
+  let timer
+  const streams = new Set()
+  const waiters = new Set()
+  const stats = { requests: 0, preflights: 0, withHeader: 0, withQuery: 0, upgrades: 0 }
+
+  const typeOf = (k) => (types.length ? types[(k - 1) % types.length] : undefined)
+  const eventAt = (k) => ({ id: ids === 'absent' ? undefined : String(++sequence), k, type: typeOf(k) })
+  const sseFrame = (e) => `${e.id !== undefined ? `id: ${e.id}\n` : ''}${e.type ? `event: ${e.type}\n` : ''}${dataOf(e.k, lines).split('\n').map((l) => `data: ${l}\n`).join('')}\n`
+  const jsonOf = (e) => ({ ...(e.id !== undefined ? { id: e.id } : {}), ...(e.type ? { event: e.type } : {}), data: dataOf(e.k, lines) })
+
+  function cutAll() {
+    for (const s of [...streams]) (cutHow === 'reset' || Date.now() < downUntil ? s.reset : s.end)()
+  }
+
+  function publish() {
+    if (published >= total) return
+    // Without ids nothing can be resumed: events are produced only while someone listens.
+    if (ids === 'absent' && streams.size === 0 && waiters.size === 0) return
+    if (Date.now() < drainUntil) return
+    if (ids === 'restart' && published === restartAt - 1 && !drainUntil) return void (drainUntil = Date.now() + 300)
+    const k = ++published
+    if (ids === 'restart' && k === restartAt) {
+      // A restart: the connections die, the log is gone, ids start again from 1.
+      log = []
+      sequence = 0
+      for (const s of [...streams]) s.reset()
+    }
+    const event = eventAt(k)
+    log.push(event)
+    for (const s of streams) s.send(event)
+    for (const w of [...waiters]) w()
+    if (down && k === down.after) {
+      downUntil = Date.now() + down.ms
+      for (const s of [...streams]) s.reset()
+      for (const w of [...waiters]) w(true)
+    } else if (cutEvery && k % cutEvery === 0 && k < total) cutAll()
+  }
+
+  function start() {
+    if (started) return
+    started = true
+    timer = setInterval(publish, interval)
+  }
+
+  /** The events after `id` (the whole log when it is absent or unknown). */
+  function after(id) {
+    if (ids === 'absent') return []
+    if (id === undefined || id === '') return log.slice()
+    const i = log.findIndex((e) => e.id === id)
+    return i < 0 ? log.slice() : log.slice(i + 1)
+  }
+
+  function refuse(socket) {
+    if (Date.now() >= downUntil) return false
+    socket.destroy()
+    return true
+  }
+
+  const server = createServer((req, res) => {
+    if (req.url === '/favicon.ico') return void res.writeHead(204).end()
+    const file = PAGE_FILES.exec(req.url)
+    if (file) {
+      res.writeHead(200, { 'content-type': file[1].endsWith('html') ? 'text/html' : 'text/javascript', 'cache-control': 'no-store' })
+      return res.end(readFileSync(ROOT + file[1]))
+    }
+    if (req.method === 'OPTIONS') stats.preflights++
+    else stats.requests++
+    start()
+    if (refuse(req.socket)) return
+    // A preflight: answered with the header allowed ('preflight'), or as a web framework answers
+    // OPTIONS by default ('origin': an empty answer that allows no request header).
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...corsHeaders(req, cors), ...(cors === 'preflight' && { 'access-control-allow-headers': 'last-event-id', 'access-control-max-age': '600' }) })
+      return res.end()
+    }
+    const url = new URL(req.url, 'http://x')
+    if (kind === 'longpoll') return longPoll(req, res, url)
+    if (kind !== 'sse') return void res.writeHead(404, corsHeaders(req, cors)).end()
+    // A plain SSE server reads the standard header, nothing else.
+    const header = req.headers['last-event-id']
+    if (header !== undefined) stats.withHeader++
+    if (url.searchParams.has('lastEventId')) stats.withQuery++
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', ...corsHeaders(req, cors) })
+    if (retry !== undefined) res.write(`retry: ${retry}\n\n`)
+    if (onePerResponse) return onePerResponseAnswer(req, res, header)
+    let ka
+    const stream = {
+      send: (e) => res.write(sseFrame(e)),
+      end: () => (cleanup(), res.end()),
+      reset: () => (cleanup(), res.destroy()),
+    }
+    const cleanup = () => {
+      clearInterval(ka)
+      streams.delete(stream)
+    }
+    streams.add(stream)
+    res.on('close', cleanup)
+    const replay = after(header)
+    if (replay.length) res.write(replay.map(sseFrame).join(''))
+    if (keepalive) ka = setInterval(() => res.write(': keepalive\n\n'), keepalive)
+  })
+
+  function onePerResponseAnswer(req, res, id) {
+    const answer = () => {
+      const next = after(id)[0]
+      if (!next) return false
+      res.end(sseFrame(next))
+      return true
+    }
+    if (answer()) return
+    const waiter = (cut) => {
+      if (cut) return waiters.delete(waiter), res.destroy()
+      if (answer()) waiters.delete(waiter)
+    }
+    waiters.add(waiter)
+    res.on('close', () => waiters.delete(waiter))
+  }
+
+  function longPoll(req, res, url) {
+    const id = url.searchParams.get('lastEventId') ?? undefined
+    if (id !== undefined) stats.withQuery++
+    const headers = { 'content-type': 'application/json', 'cache-control': 'no-store', ...corsHeaders(req, cors) }
+    const answer = () => {
+      const events = after(id)
+      if (!events.length) return false
+      res.writeHead(200, headers).end(JSON.stringify(events.map(jsonOf)))
+      return true
+    }
+    if (answer()) return
+    const hold = setTimeout(() => (waiters.delete(waiter), res.writeHead(200, headers).end('[]')), 20000)
+    const waiter = (cut) => {
+      if (cut) return clearTimeout(hold), waiters.delete(waiter), res.destroy()
+      if (answer()) clearTimeout(hold), waiters.delete(waiter)
+    }
+    waiters.add(waiter)
+    res.on('close', () => (clearTimeout(hold), waiters.delete(waiter)))
+  }
+
+  const wss = new WebSocketServer({ noServer: true })
+  server.on('upgrade', (req, socket, head) => {
+    stats.upgrades++
+    start()
+    if (kind !== 'ws') return void socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+    if (refuse(socket)) return
+    stats.requests++
+    const id = new URL(req.url, 'http://x').searchParams.get('lastEventId') ?? undefined
+    if (id !== undefined) stats.withQuery++
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const send = (e) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(jsonOf(e)))
+      const stream = {
+        send,
+        end: () => (streams.delete(stream), ws.close(1000)),
+        reset: () => (streams.delete(stream), ws.terminate()),
+      }
+      streams.add(stream)
+      ws.on('close', () => streams.delete(stream))
+      ws.on('error', () => streams.delete(stream))
+      for (const e of after(id)) send(e)
+    })
+  })
+
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address()
+  return {
+    port,
+    stats,
+    get published() {
+      return published
+    },
+    async close() {
+      clearInterval(timer)
+      for (const s of [...streams]) s.reset()
+      for (const w of [...waiters]) w(true)
+      wss.close()
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}

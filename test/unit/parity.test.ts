@@ -1,0 +1,382 @@
+// Never worse than the browser's own EventSource on an ordinary server: what a resumed connection
+// replays is not delivered twice, a restart is never fatal, the native object keeps its own
+// reconnects (which carry Last-Event-ID), a greeting is not a cadence, long polls follow `retry`,
+// and nothing reconnects after the last subscription left.
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { http, HttpResponse } from 'msw'
+import { createSubscribe, eventsource, longpoll } from '../../src/core'
+import { ConnectionError, HttpError, subscribe, type ResetInfo, type SubwireError } from '../../src/index'
+import { tick, URL_, world, type World } from '../fixtures/fake'
+import { useNetwork } from '../fixtures/network'
+
+const server = useNetwork()
+let w: World
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+  w = world()
+})
+
+const message = (k: number, data = `e${k}`) => ({ type: 'message', data, id: String(k), lastEventId: String(k) })
+
+describe('replays after a reconnect', () => {
+  /** A subscription that received e1…e`delivered` and was dropped; it reconnected, resuming from the last. */
+  async function resumed(delivered: number) {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    const data: string[] = []
+    const resets: ResetInfo[] = []
+    sub.on('message', (e) => data.push(e.data))
+    sub.on('reset', (r) => resets.push(r))
+    await tick()
+    w.last().sink.open()
+    for (let k = 1; k <= delivered; k++) w.last().sink.event(message(k))
+    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    await tick(1000)
+    expect(w.last().from).toBe(String(delivered))
+    return { sub, data, resets }
+  }
+
+  it('a server that sends again what was delivered (it could not read the resume point) has it dropped, and the resume point stays', async () => {
+    const { sub, data, resets } = await resumed(5)
+    // The whole log again, then what is new.
+    for (let k = 1; k <= 3; k++) {
+      w.last().sink.event(message(k))
+      expect(sub.lastEventId).toBe('5')
+    }
+    for (let k = 4; k <= 7; k++) w.last().sink.event(message(k))
+    expect(data).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7'])
+    expect(resets).toEqual([])
+    sub.close()
+  })
+
+  it('the same ids with other data after a reconnect are new events (the server started its ids again), with one reset', async () => {
+    const { sub, data, resets } = await resumed(3)
+    for (let k = 1; k <= 3; k++) w.last().sink.event(message(k, `after restart ${k}`))
+    expect(data).toEqual(['e1', 'e2', 'e3', 'after restart 1', 'after restart 2', 'after restart 3'])
+    expect(resets).toEqual([{ transport: 'websocket', lastEventId: '3' }])
+    sub.close()
+  })
+
+  it('only the start of a connection is checked: once something new came, the stream is delivered as it is', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    const data: string[] = []
+    sub.on('message', (e) => data.push(e.data))
+    await tick()
+    w.last().sink.open()
+    w.last().sink.event(message(1))
+    w.last().sink.event(message(2))
+    w.last().sink.event(message(1))
+    expect(data).toEqual(['e1', 'e2', 'e1'])
+    sub.close()
+  })
+})
+
+describe('progress is health', () => {
+  it('a stream cut every two seconds with steady events reconnects at the default delay every time', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource'] }))
+    const delays: number[] = []
+    sub.on('state', (s) => s.delay !== undefined && delays.push(s.delay))
+    await tick()
+    let k = 0
+    for (let cut = 0; cut < 6; cut++) {
+      w.last().sink.open()
+      for (let i = 0; i < 20; i++) {
+        w.last().sink.event(message(++k))
+        await tick(100)
+      }
+      w.last().sink.close()
+      await tick(delays.at(-1)!)
+    }
+    expect(delays).toEqual([500, 500, 500, 500, 500, 500])
+    sub.close()
+  })
+
+  it('connections that deliver nothing new (a replay only) still climb the curve', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource'] }))
+    const delays: number[] = []
+    sub.on('state', (s) => s.delay !== undefined && delays.push(s.delay))
+    await tick()
+    w.last().sink.open()
+    w.last().sink.event(message(1))
+    w.last().sink.event(message(2))
+    w.last().sink.close()
+    await tick(delays.at(-1)!)
+    for (let i = 0; i < 3; i++) {
+      w.last().sink.open()
+      w.last().sink.event(message(1))
+      w.last().sink.event(message(2))
+      w.last().sink.close()
+      await tick(delays.at(-1)!)
+    }
+    // Full jitter over a cap that doubles (random is 0.5 here).
+    expect(delays).toEqual([500, 1000, 2000, 4000])
+    sub.close()
+  })
+
+  it('a server that made progress and asks for retry: 0 is still reconnected at most twice a second', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource'] }))
+    const delays: number[] = []
+    sub.on('state', (s) => s.delay !== undefined && delays.push(s.delay))
+    await tick()
+    for (let i = 0; i < 3; i++) {
+      w.last().sink.open()
+      w.last().sink.retry(0)
+      w.last().sink.event(message(2 * i + 1))
+      w.last().sink.event(message(2 * i + 2))
+      await tick(100)
+      w.last().sink.close()
+      await tick(delays.at(-1)!)
+    }
+    expect(delays).toEqual([400, 400, 400])
+    sub.close()
+  })
+})
+
+describe('fatal only for an endpoint that never worked and that every transport says is missing', () => {
+  it('a server restart behind a WebSocket-only endpoint (404 from the HTTP transports) is retried, never fatal', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket', 'eventsource', 'longpoll'] }))
+    await tick()
+    w.last('websocket').sink.open()
+    w.last('websocket').sink.event(message(1))
+    w.last('websocket').sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    // Three minutes of a refused WebSocket and 404s from the HTTP transports.
+    for (let s = 0; s < 180; s++) {
+      const c = w.last()
+      if (!c.closed && !c.ended) c.sink.close(c.name === 'websocket' ? new ConnectionError('refused', 'websocket') : new HttpError(404, c.name))
+      await tick(1000)
+      expect(sub.state).not.toBe('closed')
+    }
+    // Back: the WebSocket works again.
+    await vi.waitFor(async () => {
+      await tick(1000)
+      expect(w.open().map((c) => c.name)).toEqual(['websocket'])
+    })
+    w.last('websocket').sink.open()
+    w.last('websocket').sink.event(message(2))
+    expect(sub.state).toBe('open')
+    sub.close()
+  })
+
+  it('a new subscription to an endpoint that worked earlier in this page is not fatal either', async () => {
+    const first = w.subscribe(URL_, w.options({ transports: ['longpoll'] }))
+    await tick()
+    w.last().sink.heartbeat()
+    first.close()
+    const second = w.subscribe(URL_, w.options({ transports: ['longpoll'] }))
+    await tick()
+    w.last().sink.close(new HttpError(404, 'longpoll'))
+    expect(second.state).toBe('reconnecting')
+    second.close()
+  })
+
+  it('an endpoint missing from the start, on every transport, closes with the 404', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket', 'eventsource'] }))
+    await tick()
+    w.last('websocket').sink.close(new ConnectionError('refused', 'websocket'))
+    await tick()
+    w.last('eventsource').sink.close(new HttpError(404, 'eventsource'))
+    expect(sub.state).toBe('closed')
+  })
+
+  it('a WebSocket that never opens is not a definite answer by itself: a WebSocket-only subscription keeps trying', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    await tick()
+    for (let i = 0; i < 5; i++) {
+      w.last().sink.close(new ConnectionError('refused', 'websocket'))
+      await tick(60000)
+    }
+    expect(sub.state).not.toBe('closed')
+    sub.close()
+  })
+})
+
+describe('leftovers', () => {
+  it('a drop during the sharing grace after the last subscription left opens nothing new', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'], share: 'page' }))
+    await tick()
+    w.last().sink.open()
+    w.last().sink.event(message(1))
+    sub.close()
+    const before = w.connections.length
+    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    await tick(5000)
+    expect(w.connections).toHaveLength(before)
+    expect(w.open()).toEqual([])
+  })
+
+  it('a probe cut short by a probation check is scheduled again', async () => {
+    w.storage.setItem(`subwire:${URL_}`, `eventsource ${Date.now() + 3_600_000}`)
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket', 'eventsource', 'longpoll'], upgradeAfter: 5000 }))
+    await tick()
+    w.last('eventsource').sink.open() // accepted, then silent
+    await tick(20000) // a second opinion from longpoll, which has nothing to say: trusted, on probation
+    await tick(5000) // a probe of websocket
+    expect(w.last().name).toBe('websocket')
+    await tick(5000) // the probation re-check replaces it
+    expect(w.last().name).toBe('longpoll')
+    await tick(60000)
+    // The probe came again after the check.
+    expect(w.connections.filter((c) => c.name === 'websocket').length).toBeGreaterThanOrEqual(2)
+    sub.close()
+    expect(w.open()).toEqual([])
+  })
+})
+
+/** A native EventSource the test drives: open, events, errors with the readyState the browser would have. */
+class FakeEventSource extends EventTarget {
+  static all: FakeEventSource[] = []
+  onopen: (() => void) | null = null
+  onerror: (() => void) | null = null
+  readyState = 0
+  constructor(readonly url: string) {
+    super()
+    FakeEventSource.all.push(this)
+  }
+  close() {
+    this.readyState = 2
+  }
+  open() {
+    if (this.readyState === 2) return
+    this.readyState = 1
+    this.onopen?.()
+  }
+  emit(data: string, lastEventId = '') {
+    this.dispatchEvent(Object.assign(new Event('message'), { data, lastEventId }))
+  }
+  /** The stream ended or dropped: the browser reconnects by itself (CONNECTING). */
+  drop() {
+    if (this.readyState === 2) return
+    this.readyState = 0
+    this.onerror?.()
+  }
+}
+
+describe('the native EventSource keeps its own reconnects (they send Last-Event-ID)', () => {
+  const native = createSubscribe({ eventsource })
+  const start = (extra = {}) =>
+    native(URL_, w.options({ eventsource: 'native', env: { ...w.env, EventSource: FakeEventSource as never }, ...extra }))
+
+  beforeEach(() => {
+    FakeEventSource.all = []
+  })
+
+  it('after a connection that made progress the same object goes on, and its replays are checked again', async () => {
+    const sub = start()
+    const data: string[] = []
+    sub.on('message', (e) => data.push(e.data))
+    await tick()
+    const es = FakeEventSource.all[0]!
+    es.open()
+    es.emit('a', '1')
+    es.emit('b', '2')
+    es.drop()
+    es.open()
+    // A server that resumes with ">=": the event asked to resume after comes first.
+    es.emit('b', '2')
+    es.emit('c', '3')
+    expect(FakeEventSource.all).toHaveLength(1)
+    expect(data).toEqual(['a', 'b', 'c'])
+    sub.close()
+  })
+
+  it('reconnects that bring nothing, or come in a tight loop, are taken over by the backoff', async () => {
+    const sub = start()
+    await tick()
+    const es = FakeEventSource.all[0]!
+    es.open()
+    es.emit('a', '1')
+    // One reconnect after progress is its own; three in a row that bring nothing are not.
+    for (let i = 0; i < 4; i++) es.drop()
+    expect(es.readyState).toBe(2)
+    expect(sub.state).toBe('reconnecting')
+    const loop = () => FakeEventSource.all.at(-1)!
+    await tick(60000)
+    for (let i = 0; i < 5; i++) {
+      loop().open()
+      loop().emit(`x${i}`, `${10 + i}`)
+      loop().drop()
+    }
+    expect(loop().readyState).toBe(2)
+    sub.close()
+  })
+
+  it('an event past maxEventSize is dropped with a ProtocolError; its id still moves the resume point', async () => {
+    const errors: SubwireError[] = []
+    const data: string[] = []
+    const sub = start({ maxEventSize: 10 })
+    sub.on('error', (e) => errors.push(e))
+    sub.on('message', (e) => data.push(e.data))
+    await tick()
+    const es = FakeEventSource.all[0]!
+    es.open()
+    es.emit('x'.repeat(11), '7')
+    es.emit('small', '8')
+    expect(data).toEqual(['small'])
+    expect(errors[0]!.message).toBe('eventsource: event over maxEventSize (10) dropped')
+    sub.close()
+  })
+})
+
+describe('across origins, the default eventsource turns to the native object where Last-Event-ID cannot go', () => {
+  it('asks at the first request; a refused header means the native EventSource, remembered for the origin', async () => {
+    vi.useRealTimers()
+    FakeEventSource.all = []
+    const url = 'http://stream.test/events'
+    const requests: Array<string | null> = []
+    server.use(
+      http.get(url, ({ request }) => {
+        requests.push(request.headers.get('last-event-id'))
+        return HttpResponse.error()
+      }),
+    )
+    const sub = subscribe(url, { transports: ['eventsource'], share: false, env: { EventSource: FakeEventSource as never, location: 'http://app.test/' } })
+    await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(1))
+    expect(requests).toEqual([''])
+    FakeEventSource.all[0]!.open()
+    expect(sub.state).toBe('open')
+    sub.close()
+    const again = subscribe(url, { transports: ['eventsource'], share: false, env: { EventSource: FakeEventSource as never, location: 'http://app.test/' } })
+    await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(2))
+    expect(requests).toHaveLength(1)
+    again.close()
+  })
+})
+
+describe('streams and polls', () => {
+  it('a greeting comment and the blank line after it are one heartbeat: no cadence, so a quiet server is kept', async () => {
+    vi.useRealTimers()
+    server.use(
+      http.get('http://localhost/quiet', () => {
+        const body = new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode(': hi\n\n')) })
+        return new HttpResponse(body, { headers: { 'content-type': 'text/event-stream' } })
+      }),
+    )
+    const errors: SubwireError[] = []
+    const sub = subscribe('http://localhost/quiet', { transports: ['eventsource'], share: false, heartbeatTimeout: 200 })
+    sub.on('error', (e) => errors.push(e))
+    await vi.waitFor(() => expect(sub.state).toBe('open'))
+    await new Promise((r) => setTimeout(r, 600))
+    expect(errors).toEqual([])
+    expect(sub.state).toBe('open')
+    sub.close()
+  })
+
+  it("long polling follows the server's retry after an answer with events, as the native object does between responses", async () => {
+    const at: number[] = []
+    server.use(
+      http.get('http://localhost/one', ({ request }) => {
+        at.push(Date.now())
+        const from = Number(new URL(request.url).searchParams.get('lastEventId') ?? 0)
+        return new HttpResponse(`retry: 1000\nid: ${from + 1}\ndata: x\n\n`, { headers: { 'content-type': 'text/event-stream' } })
+      }),
+    )
+    const sub = createSubscribe({ longpoll })('http://localhost/one', w.options({ env: { ...w.env, fetch: globalThis.fetch.bind(globalThis) } }))
+    await tick()
+    for (let i = 0; i < 4; i++) {
+      await vi.waitFor(() => expect(at.length).toBeGreaterThan(i))
+      await tick(1000)
+    }
+    sub.close()
+    expect(at.slice(1, 4).map((t, i) => t - at[i]!)).toEqual([1000, 1000, 1000])
+  })
+})
