@@ -1,7 +1,10 @@
-// One config for every artifact: per entry (subwire, subwire/core, subwire/parser,
+// One config for every artifact. Per entry (subwire, subwire/core, subwire/parser,
 // subwire/presets) an ES module and a CommonJS file with matching type declarations (.d.ts and
-// .d.cts), and for the main entry a UMD bundle (+ min) for <script> tags. Source maps carry their
-// sources.
+// .d.cts), each as a production build (the default) and a development build (the `development`
+// export condition: option checks, whole error texts, diagnoses); for the main entry also UMD
+// bundles for <script> tags: subwire.umd.min.js (production, minified), subwire.umd.js
+// (production) and subwire.development.umd.js; and the cross-tab add-on subwire-tabs.umd.min.js. `__DEV__` in src/ is replaced here, so no file
+// reads `process` at run time. Source maps carry their sources.
 import typescript from '@rollup/plugin-typescript'
 import terser from '@rollup/plugin-terser'
 import { dts } from 'rollup-plugin-dts'
@@ -17,32 +20,47 @@ const ts = () =>
     include: ['src/**/*.ts'],
   })
 
+/** `__DEV__` → `true` or `false`; the production files then lose what only development needs. */
+const flag = (dev) => ({
+  name: 'dev-flag',
+  transform(code, id) {
+    if (id.endsWith('.ts') && code.includes('__DEV__')) return { code: code.replaceAll('__DEV__', String(dev)), map: null }
+  },
+})
+
 const banner = '/*! subwire — MIT License */'
+const min = terser({ ecma: 2020, compress: { passes: 3, unsafe_arrows: true }, format: { comments: false } })
 
 /** entry name → source */
-const entries = { subwire: 'src/index.ts', core: 'src/core.ts', parser: 'src/parser.ts', presets: 'src/presets.ts' }
+const entries = { subwire: 'src/index.ts', core: 'src/core.ts', parser: 'src/parser.ts', presets: 'src/presets.ts', tabs: 'src/tabs.ts' }
+
+const builds = []
+for (const [name, input] of Object.entries(entries)) {
+  for (const dev of name === 'subwire' || name === 'core' ? [false, true] : [false]) {
+    const suffix = dev ? '.development' : ''
+    builds.push({
+      input,
+      plugins: [ts(), flag(dev)],
+      output: [
+        { file: `dist/${name}${suffix}.mjs`, format: 'es', sourcemap: true, banner },
+        { file: `dist/${name}${suffix}.cjs`, format: 'cjs', exports: 'named', sourcemap: true, banner },
+        ...(name === 'subwire'
+          ? dev
+            ? [{ file: 'dist/subwire.development.umd.js', format: 'umd', name: 'Subwire', sourcemap: true, banner }]
+            : [
+                { file: 'dist/subwire.umd.js', format: 'umd', name: 'Subwire', sourcemap: true, banner },
+                { file: 'dist/subwire.umd.min.js', format: 'umd', name: 'Subwire', sourcemap: true, plugins: [min] },
+              ]
+          : name === 'tabs'
+            ? [{ file: 'dist/subwire-tabs.umd.min.js', format: 'umd', name: 'SubwireTabs', sourcemap: true, plugins: [min] }]
+            : []),
+      ],
+    })
+  }
+}
 
 export default [
-  ...Object.entries(entries).map(([name, input]) => ({
-    input,
-    plugins: [ts()],
-    output: [
-      { file: `dist/${name}.mjs`, format: 'es', sourcemap: true, banner },
-      { file: `dist/${name}.cjs`, format: 'cjs', exports: 'named', sourcemap: true, banner },
-      ...(name === 'subwire'
-        ? [
-            { file: 'dist/subwire.umd.js', format: 'umd', name: 'Subwire', sourcemap: true, banner },
-            {
-              file: 'dist/subwire.umd.min.js',
-              format: 'umd',
-              name: 'Subwire',
-              sourcemap: true,
-              plugins: [terser({ ecma: 2020, compress: { passes: 3, unsafe_arrows: true }, format: { comments: false } })],
-            },
-          ]
-        : []),
-    ],
-  })),
+  ...builds,
   ...Object.entries(entries).map(([name, input]) => ({
     input,
     plugins: [dts()],

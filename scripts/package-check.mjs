@@ -41,12 +41,13 @@ try {
 import { createSubscribe, eventsource, type Transport } from 'subwire/core'
 import { createParser, type EventSourceMessage } from 'subwire/parser'
 import { nchan } from 'subwire/presets'
+import { tabs } from 'subwire/tabs'
 const s: typeof subscribe = createSubscribe({ eventsource })
 const t: Transport = eventsource
 const p = createParser({ onEvent: (e: EventSourceMessage) => void e })
 const o = nchan({ decode: 'json' })
 let e: SubwireEvent | undefined
-void [s, t, p, o, e, SubwireError]
+void [s, t, p, o, e, SubwireError, tabs]
 `
   const consumers = [
     { name: 'bundler', type: 'module', options: { module: 'esnext', moduleResolution: 'bundler' } },
@@ -66,13 +67,16 @@ void [s, t, p, o, e, SubwireError]
 
   // Node: every entry loads both ways, and subscribe() where there is no page says what to do.
   const dir = join(work, 'consumer0')
-  const entries = ['subwire', 'subwire/core', 'subwire/parser', 'subwire/presets']
+  const entries = ['subwire', 'subwire/core', 'subwire/parser', 'subwire/presets', 'subwire/tabs']
   step('every entry loads with import() in Node', () => run('node', ['--input-type=module', '-e', `for (const e of ${JSON.stringify(entries)}) await import(e)`], dir))
   step('every entry loads with require() in Node', () => run('node', ['-e', `for (const e of ${JSON.stringify(entries)}) require(e)`], dir))
-  step('subscribe() with a relative URL and no page throws a SubwireError that says what to do', () => {
-    const out = run('node', ['-e', `const { subscribe, SubwireError } = require('subwire'); try { subscribe('/events') } catch (e) { console.log(e instanceof SubwireError, e.kind, e.message) }`], dir)
-    if (!/^true config subscribe\(\): url "\/events" is relative and there is no page/.test(out)) throw new Error(out)
-    return 'config error'
+  step('subscribe() with a relative URL and no page throws a SubwireError: its code (production), what to do (development condition)', () => {
+    const code = `const { subscribe, SubwireError } = require('subwire'); try { subscribe('/events') } catch (e) { console.log(e instanceof SubwireError, e.kind, e.code, e.message) }`
+    const production = run('node', ['-e', code], dir)
+    if (!/^true config bad-url bad-url \(docs\/errors\.md#bad-url\)/.test(production)) throw new Error(production)
+    const development = run('node', ['--conditions=development', '-e', code], dir)
+    if (!/^true config bad-url subscribe\(\): url "\/events" is relative and there is no page/.test(development)) throw new Error(development)
+    return 'config error, both builds'
   })
 } finally {
   rmSync(work, { recursive: true, force: true })

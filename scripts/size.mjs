@@ -13,9 +13,12 @@ import { minify } from 'terser'
  * window, Last-Event-ID across origins and the turn to the native object, its own reconnects,
  * progress-based backoff, the fatal rule, and their messages). Temporary: the core as a state
  * machine with a production build takes the full UMD to 9.0 KiB, and this budget with it.
+ * 13.7 KiB: the state machine as data and a pure function with its driver and side-connection
+ * plug-in (the happy-eyeballs race included), with texts and option checks moved to the development
+ * build and sharing across tabs moved to its add-on (subwire-tabs.umd.min.js).
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.4 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 13.7 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
 ]
 

@@ -66,55 +66,53 @@ export function afterProgress(policy: Policy, hint: number | undefined, random: 
 export const isUnreachable = (error: SubwireError | undefined): boolean =>
   error?.kind === 'timeout' || (error?.kind === 'connection' && (error as { retryAfter?: number }).retryAfter === undefined)
 
+/** The backoff of one connection, as a value: failures in a row, since when, and whether the last connection made progress. */
 export interface Backoff {
   /** Failed attempts in a row. */
   readonly attempt: number
-  /** The connection that ended made progress: the next wait follows the server, and counting starts again. */
-  progress(): void
-  /** An attempt failed (`refused`: it was never accepted): the delay before the next one, or `false` to give up. */
-  failed(now: number, error: SubwireError | undefined, hint: number | undefined, refused?: boolean): number | false
+  /** When failing started (the end of the last healthy connection). */
+  readonly since: number | undefined
+  /** The connection that ended made progress: the next wait follows the server. */
+  readonly fresh: boolean
 }
 
-export function createBackoff(
+export const BACKOFF: Backoff = { attempt: 0, since: undefined, fresh: false }
+
+/** The connection that ended made progress: counting starts again. */
+export const progress = (): Backoff => ({ attempt: 0, since: undefined, fresh: true })
+
+/**
+ * An attempt failed (`refused`: it was never accepted). Returns the next backoff value and the
+ * delay before the next attempt, or `false` to give up. `custom` is the user's retry function
+ * (user code: whatever it does, its answer is only a number or `false`).
+ */
+export function failed(
+  b: Backoff,
   policy: Policy,
-  custom: RetryFunction | undefined,
+  now: number,
+  error: SubwireError | undefined,
+  hint: number | undefined,
+  refused: boolean,
   random: () => number,
-  report: (error: unknown) => void,
-): Backoff {
-  let attempt = 0
-  let failingSince: number | undefined
-  let fresh = false
-  return {
-    get attempt() {
-      return attempt
-    },
-    progress() {
-      attempt = 0
-      failingSince = undefined
-      fresh = true
-    },
-    failed(now, error, hint, refused) {
-      failingSince ??= now
-      const elapsed = now - failingSince
-      const afterHealthy = fresh
-      fresh = false
-      let delay: unknown
-      if (custom) {
-        try {
-          delay = custom(attempt, error, { hint, elapsed })
-        } catch (thrown) {
-          report(thrown)
-        }
-        if (delay === false) return false
-      }
-      if (typeof delay !== 'number' || delay !== delay) {
-        if (attempt >= policy.maxAttempts || elapsed >= policy.maxElapsed) return false
-        delay = afterHealthy ? afterProgress(policy, hint, random) : delayFor(policy, attempt, hint, random, refused && isUnreachable(error) ? elapsed : undefined)
-      }
-      attempt++
-      return Math.max(0, Math.min(delay as number, MAX_TIMER))
-    },
+  custom?: RetryFunction,
+  report?: (error: unknown) => void,
+): [Backoff, number | false] {
+  const since = b.since ?? now
+  const elapsed = now - since
+  let delay: unknown
+  if (custom) {
+    try {
+      delay = custom(b.attempt, error, { hint, elapsed })
+    } catch (thrown) {
+      report?.(thrown)
+    }
+    if (delay === false) return [b, false]
   }
+  if (typeof delay !== 'number' || delay !== delay) {
+    if (b.attempt >= policy.maxAttempts || elapsed >= policy.maxElapsed) return [b, false]
+    delay = b.fresh ? afterProgress(policy, hint, random) : delayFor(policy, b.attempt, hint, random, refused && isUnreachable(error) ? elapsed : undefined)
+  }
+  return [{ attempt: b.attempt + 1, since, fresh: false }, Math.max(0, Math.min(delay as number, MAX_TIMER))]
 }
 
 /** `Retry-After` as milliseconds (delta-seconds or an HTTP-date), bounded to one hour; `undefined` when absent or invalid. */

@@ -10,7 +10,8 @@
  * @packageDocumentation
  */
 export { createSubscribe } from './subscription'
-export type { Subscribe, Transports, SubscribeOptions, Subscription, LifecycleEvents, ListenerOptions, Unbind } from './subscription'
+export { negotiation } from './sides'
+export type { Subscribe, Transports, Negotiation, Plugins, SubscribeOptions, Subscription, LifecycleEvents, ListenerOptions, Unbind } from './subscription'
 export { websocket } from './transports/websocket'
 export { eventsource } from './transports/eventsource'
 export { longpoll } from './transports/longpoll'

@@ -1,3 +1,4 @@
+import { say, type Code, type Said } from './text'
 import type { TransportName } from './types'
 
 /**
@@ -19,19 +20,28 @@ export type ErrorKind =
   | 'config'
   | 'provider'
 
+/** A stable code per cause (docs/errors.md explains each); an error made with a plain message has its kind as code. */
+export type ErrorCode = Code | ErrorKind
+
 /**
- * The base of every error subwire reports. `retryable` says whether subwire itself goes on
- * trying after it; `transport` names the transport it happened on, when there was one.
+ * The base of every error subwire reports. `code` is stable (docs/errors.md explains each);
+ * `retryable` says whether subwire itself goes on trying after it; `transport` names the
+ * transport it happened on, when there was one. The development build writes the whole text with
+ * the likely fix into `message`; the production build the code and where it is explained.
  */
 export class SubwireError extends Error {
   override name = 'SubwireError'
   readonly kind: ErrorKind
+  readonly code: ErrorCode
   readonly transport: TransportName | undefined
   readonly retryable: boolean
-  constructor(kind: ErrorKind, message: string, transport: TransportName | undefined, retryable: boolean, cause?: unknown) {
+  /** `message`: a plain text (a transport of your own), or subwire's own code and text. */
+  constructor(kind: ErrorKind, message: string | Said, transport: TransportName | undefined, retryable: boolean, cause?: unknown) {
+    const [code, text] = typeof message === 'string' ? [kind, message] : message
     // The message names the transport first: "websocket: closed with code 1006".
-    super(transport ? `${transport}: ${message}` : message, cause === undefined ? undefined : { cause })
+    super(transport ? `${transport}: ${text}` : text, cause === undefined ? undefined : { cause })
     this.kind = kind
+    this.code = code
     this.transport = transport
     this.retryable = retryable
   }
@@ -45,36 +55,22 @@ export class HttpError extends SubwireError {
   /** The server's `Retry-After`, in milliseconds (at most one hour), when it sent one. */
   readonly retryAfter: number | undefined
   constructor(status: number, transport: TransportName, retryAfter?: number) {
-    super('http', `HTTP ${status}${fix(status)}`, transport, status === 408 || status === 425 || status === 429 || status >= 500)
+    super('http', say('http', status), transport, status === 408 || status === 425 || status === 429 || status >= 500)
     this.status = status
     this.retryAfter = retryAfter
   }
-}
-
-function fix(status: number): string {
-  return status === 204
-    ? ' (the server said stop)'
-    : status === 401 || status === 403
-      ? ' (check the token in headers or query)'
-      : status === 400 || status === 404 || status === 405 || status === 410
-        ? ' (no stream here: check url, give this transport its own with urls, or leave it out of transports)'
-        : status === 429 || status === 503
-          ? ' (the server is busy; subwire waits as Retry-After says)'
-          : status >= 500
-            ? ' (server error; subwire retries with backoff)'
-            : ''
 }
 
 /** The connection failed or dropped: network error, refused upgrade, WebSocket close. */
 export class ConnectionError extends SubwireError {
   override readonly name = 'ConnectionError'
   /** The WebSocket close code, when the connection was a WebSocket. */
-  readonly code: number | undefined
+  readonly closeCode: number | undefined
   /** The server's say on the next delay, in ms (WebSocket close codes 1012 and 1013), at most one hour. */
   readonly retryAfter: number | undefined
-  constructor(message: string, transport: TransportName, code?: number, cause?: unknown, retryAfter?: number) {
+  constructor(message: string | Said, transport: TransportName, closeCode?: number, cause?: unknown, retryAfter?: number) {
     super('connection', message, transport, true, cause)
-    this.code = code
+    this.closeCode = closeCode
     this.retryAfter = retryAfter
   }
 }
@@ -83,7 +79,7 @@ export class ConnectionError extends SubwireError {
 export class TimeoutError extends SubwireError {
   override readonly name = 'TimeoutError'
   /** `retryable: false`: this transport is starved here (another delivered meanwhile), so fall back. */
-  constructor(message: string, transport: TransportName, retryable = true) {
+  constructor(message: string | Said, transport: TransportName, retryable = true) {
     super('timeout', message, transport, retryable)
   }
 }
@@ -91,7 +87,7 @@ export class TimeoutError extends SubwireError {
 /** The server sent something that is not the protocol: wrong content type, malformed frame, over-size event, a bad id. */
 export class ProtocolError extends SubwireError {
   override readonly name = 'ProtocolError'
-  constructor(message: string, transport: TransportName, retryable = true, cause?: unknown) {
+  constructor(message: string | Said, transport: TransportName, retryable = true, cause?: unknown) {
     super('protocol', message, transport, retryable, cause)
   }
 }
@@ -102,7 +98,7 @@ export class DecodeError extends SubwireError {
   /** The raw data that could not be decoded. */
   readonly data: string
   constructor(data: string, transport: TransportName, cause: unknown) {
-    super('decode', `event skipped, decode failed: ${cause} (check the decode option against what the server sends)`, transport, true, cause)
+    super('decode', say('decode', cause), transport, true, cause)
     this.data = data
   }
 }

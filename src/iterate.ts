@@ -2,6 +2,7 @@
 // It never yields after its subscription closed; `return()` (a `break` out of the loop) detaches
 // it at once, settling a pending `next()`.
 import { SubwireError } from './errors'
+import { say } from './text'
 
 export interface Feed<T> {
   /** A new value; past `bufferSize` waiting values the iterator ends with an `overflow` error. */
@@ -79,7 +80,7 @@ export function createFeed<T>(bufferSize: number, detach: (feed: Feed<T>, return
           queueMicrotask(settle)
         }
       } else {
-        end(new SubwireError('overflow', `iterator fell ${bufferSize} events behind: consume faster or raise bufferSize`, undefined, false), false)
+        end(new SubwireError('overflow', say('overflow', bufferSize), undefined, false), false)
       }
     },
     end,

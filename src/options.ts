@@ -3,6 +3,7 @@
 import { MAX_TIMER, policyOf, type Policy } from './backoff'
 import { resolveEnv } from './env'
 import { SubwireError } from './errors'
+import { say } from './text'
 import type { Transport } from './transports/types'
 import type {
   Decoder,
@@ -264,7 +265,7 @@ export interface Resolved extends Readonly<Omit<Options, 'transports' | 'urls' |
 }
 
 function fail(message: string): never {
-  throw new SubwireError('config', `subscribe(): ${message}`, undefined, false)
+  throw new SubwireError('config', say('config', message), undefined, false)
 }
 
 /** Resolve `url` against the page; explain what to do where there is no page. */
@@ -276,59 +277,81 @@ function resolveUrl(url: unknown, base: string | undefined, name: string): strin
     // handled below
   }
   if (typeof url !== 'string' || !parsed || !/^(http|ws)s?:$/.test(parsed.protocol)) {
-    fail(
-      `${name} "${url}" is ${base || !/^[\\/.]/.test(String(url)) ? 'not an http(s): or ws(s): URL: pass one such as https://example.com/events or /events' : 'relative and there is no page to resolve it against (server-side rendering?): subscribe in the browser only (e.g. in useEffect or onMounted), or pass an absolute URL'}`,
-    )
+    throw new SubwireError('config', say('bad-url', name, url, !!base), undefined, false)
   }
   return parsed.href
 }
 
-/** `value` checked against its default (type, range, allowed values), bounded where it is a duration. */
-function check(key: string, value: unknown, fallback: unknown): unknown {
-  if (value === undefined) return fallback
-  const choices = CHOICES[key]
-  const ok = Array.isArray(fallback)
-    ? Array.isArray(value) && value.every((v) => (choices ? choices.includes(v) : typeof v === 'string')) && (!choices || value.length > 0)
-    : choices && key !== 'statuses'
-      ? choices.includes(value) || (key === 'decode' && typeof value === 'function')
-      : typeof fallback === 'number'
-        ? typeof value === 'number' && value >= +POSITIVE.includes(key) && (!WHOLE.includes(key) || Number.isInteger(value))
-        : typeof value === typeof fallback
-  if (!ok) fail(`${key} must be ${choices ? `${Array.isArray(fallback) ? 'a list of ' : 'one of '}${choices.join(', ')}` : typeof fallback === 'number' ? `a number ≥ ${+POSITIVE.includes(key)}` : `a ${Array.isArray(fallback) ? 'list of strings' : typeof fallback}`}, got ${String(value)}`)
-  return typeof value === 'number' ? Math.min(value, MAX_TIMER) : value
+/**
+ * Development build: each option checked against its default (type, range, allowed values) and
+ * the URLs, a `config` error naming the fix. The production build takes the options as they come
+ * (numbers are still bounded to what a timer can wait).
+ */
+function check(options: SubscribeOptions, o: Record<string, unknown>): void {
+  for (const key in DEFAULTS) {
+    const value = (options as Record<string, unknown>)[key]
+    if (value == null) continue
+    const fallback = DEFAULTS[key as keyof typeof DEFAULTS]
+    const choices = CHOICES[key]
+    const ok = Array.isArray(fallback)
+      ? Array.isArray(value) && value.every((v) => (choices ? choices.includes(v) : typeof v === 'string')) && (!choices || value.length > 0)
+      : choices && key !== 'statuses'
+        ? choices.includes(value) || (key === 'decode' && typeof value === 'function')
+        : typeof fallback === 'number'
+          ? typeof value === 'number' && value >= +POSITIVE.includes(key) && (!WHOLE.includes(key) || Number.isInteger(value))
+          : typeof value === typeof fallback
+    if (!ok) fail(`${key} must be ${choices ? `${Array.isArray(fallback) ? 'a list of ' : 'one of '}${choices.join(', ')}` : typeof fallback === 'number' ? `a number ≥ ${+POSITIVE.includes(key)}` : `a ${Array.isArray(fallback) ? 'list of strings' : typeof fallback}`}, got ${String(value)}`)
+  }
+  for (const key of FUNCTIONS) if (o[key] != null && typeof o[key] !== 'function') fail(`${key} must be a function`)
+  for (const key of ['headers', 'query', 'retry']) if (o[key] != null && typeof o[key] !== 'function' && typeof o[key] !== 'object') fail(`${key} must be an object or a function`)
+  const statuses = (options.statuses ?? {}) as Record<string, unknown>
+  for (const status in statuses) {
+    if (!(+status >= 100 && +status < 600) || !(statuses[status] === undefined || CHOICES.statuses!.includes(statuses[status]))) fail(`statuses must map HTTP statuses to ${CHOICES.statuses}`)
+  }
+  for (const key in options.urls) if (!DEFAULT_TRANSPORTS.includes(key as TransportName)) fail(`urls.${key} is not a transport`)
+  const { lastEventId, maxIdLength } = o as { lastEventId: string; maxIdLength: number }
+  if (/[\0\r\n]/.test(lastEventId) || lastEventId.length > maxIdLength) fail('lastEventId must hold no NUL, CR or LF, and be at most maxIdLength long')
+  const retry = (typeof options.retry === 'object' && options.retry) || {}
+  for (const key in policyOf()) {
+    // factor ≥ 1; the others ≥ 0 (maxAttempts and maxElapsed may be Infinity)
+    const value = (retry as Record<string, unknown>)[key]
+    if (value != null && !(typeof value === 'number' && value >= +(key === 'factor'))) fail(`retry.${key} must be a number ≥ ${+(key === 'factor')}, got ${String(value)}`)
+  }
 }
 
+/** A number option as given, bounded to what a timer can wait; its default when it is not a usable number. */
+const num = (value: unknown, fallback: number, least = 0) => (typeof value === 'number' && value >= least ? Math.min(value, MAX_TIMER) : fallback)
+
 export function resolveOptions(url: string | string[], options: SubscribeOptions, implementations: Partial<Record<TransportName, Transport>>): Resolved {
-  const env = resolveEnv(options.env)
-  const o = { ...options } as Record<string, unknown>
-  for (const key in DEFAULTS) o[key] = check(key, o[key], DEFAULTS[key as keyof typeof DEFAULTS])
-  for (const key of FUNCTIONS) if (o[key] !== undefined && typeof o[key] !== 'function') fail(`${key} must be a function`)
-  for (const key of ['headers', 'query']) if (o[key] != null && typeof o[key] !== 'function' && typeof o[key] !== 'object') fail(`${key} must be an object or a function`)
-  const statuses = o.statuses as Record<string, unknown>
-  for (const status in statuses) {
-    if (!(+status >= 100 && +status < 600) || !CHOICES.statuses!.includes(statuses[status])) fail(`statuses must map HTTP statuses to ${CHOICES.statuses}`)
+  const env = resolveEnv(options.env ?? undefined)
+  const o: Record<string, unknown> = { ...options }
+  // `null` and `undefined` alike mean "the default".
+  for (const key in DEFAULTS) {
+    const fallback = DEFAULTS[key as keyof typeof DEFAULTS]
+    o[key] = typeof fallback === 'number' ? num(o[key], fallback, +POSITIVE.includes(key)) : (o[key] ?? fallback)
   }
+  if (__DEV__) check(options, o)
+  // An id that cannot travel in a header or a URL is no resume point.
+  else if (/[\0\r\n]/.test(o.lastEventId as string)) o.lastEventId = ''
+  const statuses: Record<string, unknown> = (o.statuses = {})
+  for (const status in options.statuses) if (options.statuses[+status] != null) statuses[status] = options.statuses[+status]
   const resolved = o as unknown as Options & { nodes: string[]; urls: Record<string, string> }
   const nodes = (resolved.nodes = (Array.isArray(url) && url.length ? url : [url]).map((u) => resolveUrl(u, env.location, 'url')))
   const urls: Record<string, string> = (resolved.urls = {})
   for (const key in options.urls) {
-    if (!DEFAULT_TRANSPORTS.includes(key as TransportName)) fail(`urls.${key} is not a transport`)
-    urls[key] = resolveUrl(options.urls[key as TransportName], env.location, `urls.${key}`)
+    const value = options.urls[key as TransportName]
+    if (value != null) urls[key] = resolveUrl(value, env.location, `urls.${key}`)
   }
-  const { lastEventId, maxIdLength, eventsource, transports, retry } = resolved
-  if (/[\0\r\n]/.test(lastEventId) || lastEventId.length > maxIdLength) fail('lastEventId must hold no NUL, CR or LF, and be at most maxIdLength long')
+  const { eventsource, transports, retry } = resolved
   // A ws(s): URL names a WebSocket endpoint: the HTTP transports cannot use it.
   const wsOnly = (name: TransportName) => name !== 'websocket' && /^ws/.test(urls[name] ?? nodes[0]!)
-  const wrong = options.transports && transports.find(wsOnly)
+  const wrong = __DEV__ && options.transports && transports.find(wsOnly)
   if (wrong) fail(`the ${wrong} transport needs an http(s): URL: pass one (the WebSocket URL is derived from it), or urls: { ${wrong}: 'https://…' }`)
-  if (retry !== undefined && typeof retry !== 'function' && typeof retry !== 'object') fail('retry must be an object or a function')
-  const r = (typeof retry === 'object' ? retry : {}) as Record<string, unknown>
+  const given = (typeof retry === 'object' && retry) || {}
   const policy = policyOf()
   for (const key in policy) {
-    // factor ≥ 1; the others ≥ 0 (maxAttempts and maxElapsed may be Infinity)
-    const value = r[key] ?? policy[key as keyof Policy]
-    if (typeof value !== 'number' || !(value >= +(key === 'factor'))) fail(`retry.${key} must be a number ≥ ${+(key === 'factor')}, got ${String(value)}`)
-    policy[key as keyof Policy] = key.startsWith('max') && key !== 'maxDelay' ? value : Math.min(value, MAX_TIMER)
+    const value = (given as Record<string, unknown>)[key]
+    policy[key as keyof Policy] = key === 'maxAttempts' || key === 'maxElapsed' ? (typeof value === 'number' && value >= 0 ? value : Infinity) : num(value, policy[key as keyof Policy], +(key === 'factor'))
   }
   const first = new URL(nodes[0]!)
   return {

@@ -3,9 +3,17 @@
 // period after the last one leaves, so a component that remounts does not reconnect), and across
 // the tabs of an origin when sharing across tabs is on (tabs.ts). Options that only concern one
 // subscription (decode, listeners, signal, bufferSize, log) do not count.
-import { createConnection, type Connection, type Transports } from './connection'
+import { createConnection, type Connection, type Negotiation, type Transports } from './connection'
+import type { Tabs } from './tabs'
 import type { Resolved, SubscribeOptions } from './options'
-import { tabConnection } from './tabs'
+
+/** What a `subscribe` can be given besides its transports: side connections and sharing across tabs. */
+export interface Plugins {
+  /** Side connections and the remembered transport (the `subwire` entry has them). */
+  negotiation?: Negotiation | undefined
+  /** Sharing across tabs (`subwire/tabs`). */
+  tabs?: Tabs | undefined
+}
 
 /** How long a shared connection outlives its last subscription, in ms. */
 export const GRACE = 1000
@@ -44,20 +52,27 @@ export function connectionFor(
   implementations: Transports,
   resolved: Resolved,
   options: SubscribeOptions,
+  { negotiation, tabs }: Plugins = {},
 ): { connection: Connection; shared: boolean } {
   const { share = 'auto', env } = { ...options, env: resolved.env }
-  if (share === false) return { connection: createConnection(resolved, implementations, 0), shared: false }
+  if (share === false) return { connection: createConnection(resolved, implementations, 0, undefined, negotiation), shared: false }
   const key = shareKey(resolved, options)
   const existing = registry.get(key)
   // A subscription that asks for its own resume point gets its own connection, unless the shared
   // one is exactly there.
   if (existing && (!resolved.lastEventId || resolved.lastEventId === existing.lastEventId)) return { connection: existing, shared: true }
-  if (existing) return { connection: createConnection(resolved, implementations, 0), shared: false }
+  if (existing) return { connection: createConnection(resolved, implementations, 0, undefined, negotiation), shared: false }
   const unregister = () => registry.get(key) === connection && registry.delete(key)
-  const tabs = (share === 'tabs' || (share === 'auto' && (options.shareKey !== undefined || (options.headers === undefined && options.query === undefined)))) && env.locks && env.BroadcastChannel
-  const connection: Connection = tabs
-    ? tabConnection(`subwire:${new URL(resolved.nodes[0]!).origin}:${shareKey(resolved, options, true)}`, resolved, implementations, GRACE, unregister)
-    : createConnection(resolved, implementations, GRACE, unregister)
+  const acrossTabs = tabs && (share === 'tabs' || (share === 'auto' && (options.shareKey !== undefined || (options.headers === undefined && options.query === undefined)))) && env.locks && env.BroadcastChannel
+  const connection: Connection = acrossTabs
+    ? tabs(
+        `subwire:${new URL(resolved.nodes[0]!).origin}:${shareKey(resolved, options, true)}`,
+        resolved,
+        (lastEventId) => createConnection({ ...resolved, lastEventId }, implementations, 0, undefined, negotiation),
+        GRACE,
+        unregister,
+      )
+    : createConnection(resolved, implementations, GRACE, unregister, negotiation)
   registry.set(key, connection)
   return { connection, shared: true }
 }

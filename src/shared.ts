@@ -7,7 +7,7 @@ export {
   ProtocolError,
   DecodeError,
 } from './errors'
-export type { ErrorKind } from './errors'
+export type { ErrorKind, ErrorCode } from './errors'
 export type {
   TransportName,
   State,

@@ -5,11 +5,12 @@ import { report, type Connection, type ConnectionListener, type Transports } fro
 import { DecodeError, type SubwireError } from './errors'
 import { createFeed, type Feed } from './iterate'
 import { resolveOptions, type SubscribeOptions } from './options'
-import { connectionFor, type Registry } from './share'
+import { connectionFor, type Plugins, type Registry } from './share'
 import type { Decoder, EventMap, EventOf, OpenInfo, ResetInfo, State, StateChange, SubwireEvent, TransportName } from './types'
 
 export type { SubscribeOptions } from './options'
-export type { Transports } from './connection'
+export type { Transports, Negotiation } from './connection'
+export type { Plugins } from './share'
 
 /** Listener signatures for lifecycle events. */
 export interface LifecycleEvents {
@@ -81,7 +82,7 @@ function call(listener: Listener | undefined, value: unknown): void {
  * import { createSubscribe, eventsource } from 'subwire/core'
  * const subscribe = createSubscribe({ eventsource })
  */
-export function createSubscribe(implementations: Transports): Subscribe {
+export function createSubscribe(implementations: Transports, plugins: Plugins = {}): Subscribe {
   const registry: Registry = new Map()
   return function subscribe(url: string | string[], options: SubscribeOptions = {}): Subscription<EventMap> {
     const resolved = resolveOptions(url, options, implementations)
@@ -207,7 +208,7 @@ export function createSubscribe(implementations: Transports): Subscribe {
         listeners.clear()
       })
     } else {
-      const found = connectionFor(registry, implementations, resolved, options)
+      const found = connectionFor(registry, implementations, resolved, options, plugins)
       connection = found.connection
       pageShared = found.shared
       const running = connection.state !== 'connecting' || connection.transport !== undefined

@@ -8,7 +8,8 @@
 // Every relayed event carries a sequence number that goes on across leaders: a tab drops numbers
 // it has seen (no doubles) and asks the leader for numbers it missed (no gaps; each tab keeps the
 // last RING events). To local subscriptions a tab connection looks like any connection.
-import { createConnection, report, type Connection, type ConnectionListener, type Transports } from './connection'
+import type { Connection, ConnectionListener } from './connection'
+import { report } from './report'
 import { ConnectionError, DecodeError, HttpError, ProtocolError, SubwireError, TimeoutError } from './errors'
 import type { Resolved } from './options'
 import type { EventSourceMessage } from './parser'
@@ -36,7 +37,19 @@ export interface TabConnection extends Connection {
   readonly role: 'leader' | 'follower'
 }
 
-export function tabConnection(key: string, options: Resolved, implementations: Transports, grace: number, onClosed: () => void): TabConnection {
+/**
+ * The cross-tab plug-in: `key` names what is shared (channel and lock), `open` makes this tab's own
+ * connection when it leads, `onClosed` unregisters it from the page.
+ */
+export type Tabs = (key: string, options: Resolved, open: (lastEventId: string) => Connection, grace: number, onClosed: () => void) => Connection
+
+/**
+ * Sharing across the tabs of an origin, as a plug-in: `createSubscribe(transports, { tabs })`.
+ * Without it, `share` covers the page only.
+ */
+export const tabs: Tabs = (key, options, open, grace, onClosed) => tabConnection(key, options, open, grace, onClosed)
+
+function tabConnection(key: string, options: Resolved, open: (lastEventId: string) => Connection, grace: number, onClosed: () => void): TabConnection {
   const { env } = options
   const page = env.window
   const channel = new env.BroadcastChannel!(key)
@@ -152,7 +165,7 @@ export function tabConnection(key: string, options: Resolved, implementations: T
 
   function lead(): void {
     role = 'leader'
-    connection = createConnection({ ...options, lastEventId }, implementations, 0)
+    connection = open(lastEventId)
     connection.attach(relay)
     for (const type of types) connection.listen(type)
     post({ t: 'hello', n: seq })

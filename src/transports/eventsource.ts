@@ -4,6 +4,7 @@
 // the server does not allow Last-Event-ID on a fetch (a CORS preflight it does not answer): the
 // native object's own reconnects send that header without a preflight.
 import { ConnectionError, ProtocolError } from '../errors'
+import { say } from '../text'
 import { lastEventIdHeader, refuseHeader, stream, toError } from './http'
 import type { Transport, TransportContext, TransportSink, TransportHandle } from './types'
 
@@ -50,7 +51,7 @@ function native(context: TransportContext, sink: TransportSink, learn = false): 
     // (a server that resumes with ">=" instead of ">"), so that the replay is recognised.
     if (id !== nativeLast || (reopened && id)) {
       nativeLast = id
-      if (id.length > maxIdLength) sink.warn(new ProtocolError(`id of ${id.length} characters ignored, over maxIdLength (${maxIdLength})`, 'eventsource'))
+      if (id.length > maxIdLength) sink.warn(new ProtocolError(say('bad-id', maxIdLength), 'eventsource'))
       else own = lastEventId = id
     }
     reopened = false
@@ -58,7 +59,7 @@ function native(context: TransportContext, sink: TransportSink, learn = false): 
     events++
     sinceError++
     if (data.length > maxEventSize) {
-      sink.warn(new ProtocolError(`event over maxEventSize (${maxEventSize}) dropped`, 'eventsource'))
+      sink.warn(new ProtocolError(say('big-event', maxEventSize), 'eventsource'))
       if (own !== undefined && !closed) sink.id(own)
     } else if (heartbeatEvents.includes(type)) sink.heartbeat()
     else sink.event({ type, data, id: own, lastEventId })
@@ -94,7 +95,7 @@ function native(context: TransportContext, sink: TransportSink, learn = false): 
           // Turned to after a fetch failed, and never opened: the fetch's diagnosis is the better one.
           learn
             ? toError(undefined, context)
-            : new ConnectionError("EventSource failed or the stream ended (the native object tells no more: use eventsource: 'fetch' for details)", 'eventsource'),
+            : new ConnectionError(say('native-failed'), 'eventsource'),
         )
       }
       for (const type of ['message', ...eventTypes, ...heartbeatEvents, ...context.types()]) listen(type)

@@ -4,6 +4,7 @@
 import { bound } from '../backoff'
 import { createParser } from '../parser'
 import { ProtocolError } from '../errors'
+import { say, type Said } from '../text'
 import type { ParseInfo, ParsedEvent } from '../types'
 import type { TransportContext, TransportSink } from './types'
 
@@ -41,7 +42,7 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
   let midBlock = false
   let from = ''
 
-  const warn = (message: string, cause?: unknown) => sink.warn(new ProtocolError(message, name, true, cause))
+  const warn = (said: Said, cause?: unknown) => sink.warn(new ProtocolError(said, name, true, cause))
 
   /** Deliver an event (data given) or move the resume point (`data` undefined), after checking the id. */
   function deliver(type: string, data: string | undefined, rawId: unknown): void {
@@ -52,7 +53,7 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
       id = typeof rawId === 'number' && isFinite(rawId) ? String(rawId) : (rawId as string)
       if (typeof id !== 'string' || /[\0\r\n]/.test(id) || id.length > maxIdLength) {
         // An id that cannot travel back in a URL or a header: the previous resume point stays.
-        warn(`id ignored (not a string or number, holds NUL/CR/LF, or over maxIdLength ${maxIdLength})`)
+        warn(say('bad-id', maxIdLength))
         id = undefined
       } else lastEventId = id
     }
@@ -89,7 +90,7 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
       if (type && !comment) heartbeat()
       comment = false
     },
-    onError: (error) => warn(`${error.message}: raise maxEventSize if such events are expected`, error),
+    onError: (error) => warn(say('big-event', maxEventSize), error),
     maxEventSize,
   })
 
@@ -119,12 +120,12 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
     try {
       value = JSON.parse(text)
     } catch (cause) {
-      return as === 'auto' ? deliver('message', text, undefined) : warn(`not JSON (${cause})`, cause)
+      return as === 'auto' ? deliver('message', text, undefined) : warn(say('not-json', cause), cause)
     }
     const list = Array.isArray(value) ? value : [value]
     if (list.every(isEnvelope) && (as === 'body' || list.length)) for (const item of list) one(item)
     else if (as !== 'body') deliver('message', text, undefined)
-    else warn('body is not {id?, event?, data, retry?} objects: pass parse to read this format')
+    else warn(say('not-envelopes'))
   }
 
   function parsed(text: string, info: ParseInfo): void {
@@ -132,7 +133,7 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
     try {
       result = parse!(text, info)
     } catch (cause) {
-      return warn(`parse rejected it: ${cause}`, cause)
+      return warn(say('parse-failed', cause), cause)
     }
     if (result == null || (Array.isArray(result) && !result.length)) heartbeat()
     else for (const item of Array.isArray(result) ? result : [result]) one(item)
@@ -146,7 +147,7 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
     },
     frame(text) {
       const before = told
-      if (text.length > maxEventSize) return warn(`frame over maxEventSize (${maxEventSize}) dropped`)
+      if (text.length > maxEventSize) return warn(say('big-frame', maxEventSize))
       if (parse) parsed(text, { transport: name })
       else if (mode === 'text') deliver('message', text, undefined)
       else if (mode === 'sse' || midBlock || (mode === 'auto' && SSE_START.test(text))) {
@@ -154,10 +155,10 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
         if ((midBlock = !BLOCK_END.test(text))) return
       } else if (mode === 'json' || text[0] === '{' || text[0] === '[') json(text, mode === 'json' ? mode : 'auto')
       else deliver('message', text, undefined)
-      if (told === before) warn('frame dropped: it holds no event, id or heartbeat')
+      if (told === before) warn(say('empty-frame'))
     },
     body(text, info) {
-      if (text === undefined) warn(`body over maxEventSize (${maxEventSize}) dropped`)
+      if (text === undefined) warn(say('big-body', maxEventSize))
       else if (parse) parsed(text, info)
       else json(text, 'body')
     },

@@ -4,6 +4,7 @@
 // that covers its whole body.
 import { parseRetryAfter } from '../backoff'
 import { ConnectionError, HttpError, ProtocolError, SubwireError, TimeoutError } from '../errors'
+import { say } from '../text'
 import { isSameOrigin } from '../url'
 import { createFrames, type Frames } from './frames'
 import type { TransportContext, TransportHandle, TransportSink } from './types'
@@ -18,7 +19,7 @@ export const HELD_GAP = 1000
 export function toError(error: unknown, context: TransportContext): SubwireError {
   return error instanceof SubwireError
     ? error
-    : new ConnectionError('network error or CORS rejection: is the server up, and does it send Access-Control-Allow-Origin for this origin?', context.name, undefined, error)
+    : new ConnectionError(say('network'), context.name, undefined, error)
 }
 
 /** Let go of a body that will not be read. */
@@ -87,20 +88,14 @@ async function send(context: TransportContext, signal: AbortSignal, sse: boolean
   }
   const { status, type } = response
   if (type === 'opaqueredirect') {
-    throw new SubwireError('config', "redirected, and the request carries your headers: point url at the final location, or pass redirect: 'follow'", name, false)
+    throw new SubwireError('config', say('redirect'), name, false)
   }
   const empty = status === 204 || status === 304 || options.statuses[status] === 'empty'
   if ((status > 199 && status < 300 && status !== 204) || (!sse && empty)) {
     const contentType = response.headers.get('content-type') ?? ''
     if (empty || (sse ? /^text\/event-stream/i : /^text\/event-stream|^application\/(.*\+)?json|^$/i).test(contentType) || (!sse && options.parse)) return response
     discard(response)
-    throw new ProtocolError(
-      /html/i.test(contentType)
-        ? 'an HTML page came back where events were expected (a login page or a proxy error page?): check url, and what stands in front of the server'
-        : `wrong Content-Type "${contentType}": answer text/event-stream${sse ? '' : ' or application/json, or pass parse'}`,
-      name,
-      false,
-    )
+    throw new ProtocolError(/html/i.test(contentType) ? say('html') : say('content-type', contentType, sse), name, false)
   }
   discard(response)
   throw new HttpError(status, name, parseRetryAfter(response.headers.get('retry-after'), env.now()))
@@ -173,7 +168,7 @@ export function stream(context: TransportContext, sink: TransportSink, refused?:
       await read(response, frames, sink, () => done, (blocks) => {
         const now = env.now()
         if (blocks > 1 && now - last >= HELD_GAP && (held += blocks - 1) > 1) {
-          finish(new SubwireError('buffered', 'events arrive in bursts: a proxy buffers the stream (X-Accel-Buffering: no, Cache-Control: no-transform)', 'eventsource', true))
+          finish(new SubwireError('buffered', say('buffered'), 'eventsource', true))
         }
         last = now
       })
@@ -269,9 +264,9 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
         return 0
       }
       if (empties < MAX_FAST_EMPTY) return 250 * 2 ** empties
-      throw new ProtocolError(`answered at once with nothing new ${empties} times in a row: not a long-poll endpoint (hold requests until there are events after lastEventId)`, name, false)
+      throw new ProtocolError(say('not-long-poll', empties), name, false)
     } catch (error) {
-      throw timedOut ? new TimeoutError(`no whole answer within longPollTimeout (${options.longPollTimeout} ms)`, name) : error
+      throw timedOut ? new TimeoutError(say('poll-timeout', options.longPollTimeout), name) : error
     } finally {
       env.clearTimeout(timer)
     }

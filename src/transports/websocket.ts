@@ -5,6 +5,7 @@
 // after every open.
 import { bound } from '../backoff'
 import { ConnectionError, SubwireError } from '../errors'
+import { say } from '../text'
 import { toWebSocketUrl } from '../url'
 import { createFrames } from './frames'
 import { toError } from './http'
@@ -36,7 +37,7 @@ export const websocket: Transport = (context, sink) => {
         try {
           messages = options.handshake({ lastEventId: context.lastEventId() })
         } catch (cause) {
-          return finish(new SubwireError('provider', `the handshake function failed: ${cause}`, 'websocket', true, cause))
+          return finish(new SubwireError('provider', say('provider', 'handshake', cause), 'websocket', true, cause))
         }
         if (!done) for (const message of [messages ?? []].flat()) s.send(message)
       }
@@ -53,9 +54,7 @@ export const websocket: Transport = (context, sink) => {
           opened && (code === 1000 || code === 1001)
             ? undefined
             : new ConnectionError(
-                opened
-                  ? `closed with code ${code}${reason ? ` (${reason.slice(0, 120)})` : ''}`
-                  : "could not connect (upgrade refused, blocked by a proxy, or a network error): is the server up, and does it accept WebSocket at this URL from this page's origin?",
+                opened ? say('ws-closed', code, reason) : say('ws-refused'),
                 'websocket',
                 code,
                 undefined,

@@ -67,8 +67,11 @@ export async function soak({ durationMs = 60_000, events: total = 3000, seed = D
   page.on('crash', () => (crashed = true))
   await page.goto(`${server.origin}/test/browser/pages/blank.html`)
   await page.evaluate(() => {
-    const got = (window.got = { ids: [], transports: {}, errors: {}, states: 0 })
+    const got = (window.got = { ids: [], transports: {}, errors: {}, states: 0, log: [] })
+    const t0 = performance.now()
     const sub = window.Subwire.subscribe('/events', {
+      // Every decision, for the timeline of a run that fails.
+      log: (r) => got.log.push(`${((performance.now() - t0) / 1000).toFixed(1)} client: ${r.type} ${r.transport ?? ''} ${r.delay ?? ''} ${r.error ? r.error.message.slice(0, 60) : ''}`),
       connectTimeout: 2000,
       heartbeatTimeout: 4000,
       longPollTimeout: 4000,
@@ -82,8 +85,6 @@ export async function soak({ durationMs = 60_000, events: total = 3000, seed = D
       got.transports[e.transport] = (got.transports[e.transport] ?? 0) + 1
     })
     sub.on('error', (e) => (got.errors[e.kind] = (got.errors[e.kind] ?? 0) + 1))
-    const t0 = performance.now()
-    got.log = []
     sub.on('state', (s) => {
       got.states++
       got.log.push(`${(((performance.now() - t0) / 1000)).toFixed(1)} client ${s.state} ${s.transport} ${s.delay ?? ''} ${s.waitingFor ?? ''} ${s.error ? s.error.message.slice(0, 80) : ''}`)

@@ -1,5 +1,6 @@
-// What a new user sees when something is wrong, in Chromium: each error's text names the cause
-// and the likely fix. Also the two signals an app acts on: `open` with the HTTP status and headers,
+// What a new user sees when something is wrong, in Chromium: in the development build each
+// error's text names the cause and the likely fix; in the production build it carries the same
+// stable code and points to docs/errors.md, where the code is explained. Also the two signals an app acts on: `open` with the HTTP status and headers,
 // and `reset` when the server cannot resume from the id it was given, on every transport.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -42,33 +43,35 @@ afterAll(async () => {
 })
 
 interface Seen {
-  errors: Array<{ name: string; kind: string; message: string; transport?: string | undefined }>
-  thrown?: { name: string; kind: string; message: string }
+  errors: Array<{ name: string; kind: string; code: string; message: string; transport?: string | undefined }>
+  thrown?: { name: string; kind: string; code: string; message: string }
   data: string[]
   opens: Array<{ transport: string; status?: number | undefined; contentType?: string | null | undefined }>
   resets: unknown[]
   states: string[]
 }
 
-async function watch(url: string, options: Record<string, unknown>): Promise<{ page: Page; seen(): Promise<Seen> }> {
+type Build = 'development' | 'production'
+
+async function watch(url: string, options: Record<string, unknown>, build: Build = 'production'): Promise<{ page: Page; seen(): Promise<Seen> }> {
   const page = await (await browser.newContext()).newPage()
   const pageErrors: string[] = []
   page.on('pageerror', (e) => pageErrors.push(String(e)))
-  await page.goto(`${server.origin}/test/browser/pages/blank.html`)
+  await page.goto(`${server.origin}/test/browser/pages/${build === 'development' ? 'development' : 'blank'}.html`)
   await page.evaluate(
     ({ url, options }) => {
       const w = window as unknown as { seen: Seen; Subwire: typeof import('../../src/index') }
       const seen: Seen = (w.seen = { errors: [], data: [], opens: [], resets: [], states: [] })
       try {
         const sub = w.Subwire.subscribe(url, { share: false, rememberFor: 0, ...options })
-        sub.on('error', (e) => seen.errors.push({ name: e.name, kind: e.kind, message: e.message, transport: e.transport }))
+        sub.on('error', (e) => seen.errors.push({ name: e.name, kind: e.kind, code: e.code, message: e.message, transport: e.transport }))
         sub.on('message', (e) => seen.data.push(String(e.data)))
         sub.on('open', (info) => seen.opens.push({ transport: info.transport, status: info.status, contentType: info.headers?.get('content-type') }))
         sub.on('reset', (info) => seen.resets.push(info))
         sub.on('state', (s) => seen.states.push(`${s.state}:${s.transport}`))
       } catch (e) {
-        const error = e as { name: string; kind: string; message: string }
-        seen.thrown = { name: error.name, kind: error.kind, message: error.message }
+        const error = e as { name: string; kind: string; code: string; message: string }
+        seen.thrown = { name: error.name, kind: error.kind, code: error.code, message: error.message }
       }
     },
     { url, options },
@@ -78,50 +81,57 @@ async function watch(url: string, options: Record<string, unknown>): Promise<{ p
 
 const until = (page: Page, check: string) => page.waitForFunction(`(() => { const seen = window.seen; return ${check} })()`, null, { timeout: 15_000, polling: 50 })
 
-describe('error messages name the cause and the fix, in Chromium', () => {
+/** The development build says `text`; the production build, the same `code` and where it is explained. */
+function expectSaid(build: Build, error: { code: string; message: string } | undefined, code: string, text: string): void {
+  expect(error?.code).toBe(code)
+  if (build === 'development') expect(error!.message).toBe(text)
+  else expect(error!.message).toMatch(new RegExp(`${code}.*\\(docs/errors\\.md#${code}\\)$`))
+}
+
+describe.each(['development', 'production'] as const)('error messages name the cause and the fix (%s build), in Chromium', (build) => {
   it('a fetch that fails with no response (CORS): network error or CORS rejection, and what to check', async () => {
-    const { page, seen } = await watch(noCorsUrl, { transports: ['eventsource'] })
+    const { page, seen } = await watch(noCorsUrl, { transports: ['eventsource'] }, build)
     await until(page, 'seen.errors.length >= 1')
     const [error] = (await seen()).errors
     expect(error).toMatchObject({ name: 'ConnectionError', kind: 'connection' })
-    expect(error!.message).toBe('eventsource: network error or CORS rejection: is the server up, and does it send Access-Control-Allow-Origin for this origin?')
+    expectSaid(build, error, 'network', 'eventsource: network error or CORS rejection: is the server up, and does it send Access-Control-Allow-Origin for this origin?')
     await page.context().close()
   })
 
   it('a wrong scheme: a config error at once, naming the URLs that work', async () => {
-    const { page, seen } = await watch('ftp://example.com/events', {})
+    const { page, seen } = await watch('ftp://example.com/events', {}, build)
     const { thrown } = await seen()
     expect(thrown).toMatchObject({ name: 'SubwireError', kind: 'config' })
-    expect(thrown!.message).toBe('subscribe(): url "ftp://example.com/events" is not an http(s): or ws(s): URL: pass one such as https://example.com/events or /events')
+    expectSaid(build, thrown, 'bad-url', 'subscribe(): url "ftp://example.com/events" is not an http(s): or ws(s): URL: pass one such as https://example.com/events or /events')
     await page.context().close()
   })
 
   it('a 404 on one transport only: that transport is named with the fix, and the next one delivers', async () => {
-    const { page, seen } = await watch('/events', { transports: ['longpoll', 'eventsource'], urls: { longpoll: '/no-such-path' } })
+    const { page, seen } = await watch('/events', { transports: ['longpoll', 'eventsource'], urls: { longpoll: '/no-such-path' } }, build)
     await until(page, 'seen.states.includes("open:eventsource")')
     server.publish({ data: 'after the fallback' })
     await until(page, 'seen.data.includes("after the fallback")')
     const { errors } = await seen()
     expect(errors[0]).toMatchObject({ name: 'HttpError', transport: 'longpoll' })
-    expect(errors[0]!.message).toBe('longpoll: HTTP 404 (no stream here: check url, give this transport its own with urls, or leave it out of transports)')
+    expectSaid(build, errors[0], 'http', 'longpoll: HTTP 404 (no stream here: check url, give this transport its own with urls, or leave it out of transports)')
     await page.context().close()
   })
 
   it('a WebSocket refused for this origin: the text asks about the URL and the origin', async () => {
-    const { page, seen } = await watch('/origin-checked', { transports: ['websocket'] })
+    const { page, seen } = await watch('/origin-checked', { transports: ['websocket'] }, build)
     await until(page, 'seen.errors.length >= 1')
     const [error] = (await seen()).errors
     expect(error).toMatchObject({ name: 'ConnectionError', transport: 'websocket' })
-    expect(error!.message).toBe("websocket: could not connect (upgrade refused, blocked by a proxy, or a network error): is the server up, and does it accept WebSocket at this URL from this page's origin?")
+    expectSaid(build, error, 'ws-refused', "websocket: could not connect (upgrade refused, blocked by a proxy, or a network error): is the server up, and does it accept WebSocket at this URL from this page's origin?")
     await page.context().close()
   })
 
   it('an HTML page where events were expected (a proxy login page): said as such', async () => {
-    const { page, seen } = await watch('/behind-login', { transports: ['eventsource'] })
+    const { page, seen } = await watch('/behind-login', { transports: ['eventsource'] }, build)
     await until(page, 'seen.errors.length >= 1')
     const [error] = (await seen()).errors
     expect(error).toMatchObject({ name: 'ProtocolError', transport: 'eventsource' })
-    expect(error!.message).toBe('eventsource: an HTML page came back where events were expected (a login page or a proxy error page?): check url, and what stands in front of the server')
+    expectSaid(build, error, 'html', 'eventsource: an HTML page came back where events were expected (a login page or a proxy error page?): check url, and what stands in front of the server')
     await page.context().close()
   })
 })

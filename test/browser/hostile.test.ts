@@ -1,7 +1,7 @@
 // Hostile servers in Chromium (test/browser/hostile.mjs): every hint bounded, every stall caught,
 // no false alarm, no bad value used. All cases run at once, each in its own browser context, over
 // one fixed window; then each is checked: requests the server saw, final state, errors, events.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { createServer, type Server } from 'node:http'
 import { launchBrowser, startServer, type TestServer } from './harness'
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 interface Seen {
   states: Array<{ state: string; transport: string; delay?: number }>
-  errors: Array<{ name: string; kind: string; message: string; retryAfter?: number | undefined }>
+  errors: Array<{ name: string; kind: string; code: string; message: string; retryAfter?: number | undefined }>
   events: Array<{ type: string; data: string; id?: string | undefined; lastEventId: string; transport: string; listener: string }>
 }
 
@@ -51,7 +51,7 @@ async function watch(name: string, options: Record<string, unknown>, listeners =
       const seen: Seen = ((window as unknown as { seen: Seen }).seen = { states: [], errors: [], events: [] })
       const sub = (window as unknown as { Subwire: typeof import('../../src/index') }).Subwire.subscribe(`/h/${name}`, { rememberFor: 0, share: false, ...options })
       sub.on('state', (s) => seen.states.push({ state: s.state, transport: s.transport!, ...(s.delay === undefined ? {} : { delay: s.delay }) }))
-      sub.on('error', (e) => seen.errors.push({ name: e.name, kind: e.kind, message: e.message, retryAfter: (e as { retryAfter?: number }).retryAfter }))
+      sub.on('error', (e) => seen.errors.push({ name: e.name, kind: e.kind, code: e.code, message: e.message, retryAfter: (e as { retryAfter?: number }).retryAfter }))
       for (const listener of listeners) {
         sub.on(listener, (e) => seen.events.push({ type: e.type, data: String(e.data).slice(0, 100), id: e.id, lastEventId: e.lastEventId.slice(0, 100), transport: e.transport, listener }))
       }
@@ -122,11 +122,11 @@ describe('hostile servers in Chromium', () => {
   const requests = (name: string) => counted.get(name) ?? 0
 
   it.each([
-    ['retry-after-huge', 'HTTP 503'],
+    ['retry-after-huge', 'http 503'],
     ['retry-field-huge', ''],
     ['retry-field-digits', ''],
     ['json-retry-infinity', ''],
-    ['ws-1013-huge', 'closed with code 1013'],
+    ['ws-1013-huge', 'ws-closed 1013'],
   ])('a hint of an hour or more (%s) waits one hour: no storm', async (name, message) => {
     const seen = await get(name)
     console.log(`[hostile] ${name}: ${requests(name)} requests in ${WINDOW} ms`)
@@ -135,6 +135,7 @@ describe('hostile servers in Chromium', () => {
     expect(waiting.state).toBe('reconnecting')
     expect(waiting.delay).toBeGreaterThanOrEqual(3_600_000)
     expect(waiting.delay).toBeLessThanOrEqual(2 ** 31 - 1)
+    // (The production build's message: the code and its numbers.)
     if (message) expect(seen.errors.at(-1)!.message).toContain(message)
   })
 
@@ -148,14 +149,14 @@ describe('hostile servers in Chromium', () => {
   })
 
   it.each([
-    ['lp-json-error', /body is not \{id\?, event\?, data, retry\?\} objects: pass parse/],
-    ['lp-empty-array', /answered at once with nothing new 5 times in a row: not a long-poll endpoint/],
-    ['lp-text-502', /wrong Content-Type "text\/plain": answer text\/event-stream or application\/json, or pass parse/],
-    ['lp-empty-200', /answered at once with nothing new 5 times in a row/],
-    ['lp-204', /answered at once with nothing new 5 times in a row/],
-  ])('a long poll answered at once with anything (%s) waits a growing floor and fails, typed', async (name, message) => {
+    ['lp-json-error', 'not-envelopes'],
+    ['lp-empty-array', 'not-long-poll 5'],
+    ['lp-text-502', 'content-type'],
+    ['lp-empty-200', 'not-long-poll 5'],
+    ['lp-204', 'not-long-poll 5'],
+  ])('a long poll answered at once with anything (%s) waits a growing floor and fails, typed (%s)', async (name, message) => {
     const { page } = cases.get(name)!
-    await page.waitForFunction((m) => (window as unknown as { seen: Seen }).seen.errors.some((e) => new RegExp(m).test(e.message)), message.source, { timeout: 15_000 })
+    await page.waitForFunction((m) => (window as unknown as { seen: Seen }).seen.errors.some((e) => e.message.includes(m)), message, { timeout: 15_000 })
     const seen = await get(name)
     console.log(`[hostile] ${name}: ${requests(name)} requests in ${WINDOW} ms`)
     expect(requests(name)).toBeLessThanOrEqual(10)
@@ -189,7 +190,7 @@ describe('hostile servers in Chromium', () => {
   it('a long-poll body that stalls after its headers is cut by longPollTimeout', async () => {
     const seen = await get('lp-stall-body')
     console.log(`[hostile] lp-stall-body: ${requests('lp-stall-body')} requests; states ${seen.states.map((s) => s.state).join(' ')}`)
-    expect(seen.errors.some((e) => e.kind === 'timeout' && /longPollTimeout \(3000 ms\)/.test(e.message))).toBe(true)
+    expect(seen.errors.some((e) => e.kind === 'timeout' && e.code === 'poll-timeout' && e.message.includes('poll-timeout 3000'))).toBe(true)
     expect(requests('lp-stall-body')).toBeGreaterThanOrEqual(2)
     expect(requests('lp-stall-body')).toBeLessThanOrEqual(4)
     expect(seen.states.some((s) => s.state === 'open')).toBe(false)
@@ -198,12 +199,17 @@ describe('hostile servers in Chromium', () => {
 
   it('a JSON poll body that never ends is cut once it passes maxEventSize: the request is closed, the page is not filled', async () => {
     const seen = await get('poll-endless-json')
+    // (Counted once every request is over: one may still be under way when the window ends.)
+    await vi.waitFor(() => expect(hostile.cut.filter((c: { name: string }) => c.name === 'poll-endless-json').length).toBe(hostile.count('poll-endless-json')), { timeout: 10_000 })
     const cut = hostile.cut.filter((c: { name: string }) => c.name === 'poll-endless-json')
     console.log(`[hostile] poll-endless-json: ${requests('poll-endless-json')} requests, cut after ${cut.map((c: { sent: number }) => c.sent).join(', ')} bytes sent`)
-    expect(seen.errors[0]).toMatchObject({ name: 'ProtocolError', message: 'poll: body over maxEventSize (100000) dropped' })
-    // Every request was cut by the client (none left streaming), each long before a second of sending (~2 MB).
-    expect(cut.length).toBe(requests('poll-endless-json'))
-    for (const c of cut) expect((c as { sent: number }).sent).toBeLessThan(1_000_000)
+    expect(seen.errors[0]).toMatchObject({ name: 'ProtocolError', code: 'big-body', message: expect.stringContaining('big-body 100000') })
+    // Every request was cut by the client (none left streaming). The server writes 2 MB/s for as long
+    // as the request lasts; what it had sent when the cut came depends on how busy the machine is
+    // (read, then socket buffers), so the bound is far from that and far below a body read for the
+    // whole window (20 MB): cut, not read on.
+    expect(cut.length).toBeGreaterThanOrEqual(requests('poll-endless-json'))
+    for (const c of cut) expect((c as { sent: number }).sent).toBeLessThan(8_000_000)
     expect(seen.events).toEqual([])
   })
 
@@ -223,7 +229,7 @@ describe('hostile servers in Chromium', () => {
   it('an id of 2 MiB is dropped with a ProtocolError, the previous one kept; the reconnect carries a small id', async () => {
     const seen = await get('id-huge')
     expect(seen.errors[0]).toMatchObject({ kind: 'protocol' })
-    expect(seen.errors[0]!.message).toMatch(/id ignored .*over maxIdLength 4096/)
+    expect(seen.errors[0]).toMatchObject({ code: 'bad-id', message: expect.stringContaining('bad-id 4096') })
     expect(seen.events.slice(0, 2).map((e) => [e.data, e.lastEventId])).toEqual([
       ['a', ''],
       ['b', 'small'],
@@ -234,7 +240,7 @@ describe('hostile servers in Chromium', () => {
 
   it('JSON ids with NUL, CR/LF or of the wrong type are ignored with a warning; fetches go on working', async () => {
     const seen = await get('json-ids')
-    expect(seen.errors.filter((e) => /id ignored/.test(e.message))).toHaveLength(3)
+    expect(seen.errors.filter((e) => e.code === 'bad-id')).toHaveLength(3)
     expect(seen.events.slice(0, 4).map((e) => [e.data, e.lastEventId])).toEqual([
       ['1', ''],
       ['2', ''],
@@ -247,7 +253,8 @@ describe('hostile servers in Chromium', () => {
 
   it('a 20 MB event line in one WebSocket frame is dropped with a maxEventSize error; the stream goes on', async () => {
     const seen = await get('ws-huge-event-line')
-    expect(seen.errors[0]!.message).toMatch(/over maxEventSize \(8388608\) dropped/)
+    expect(seen.errors[0]!.code).toMatch(/^big-(frame|event)$/)
+    expect(seen.errors[0]!.message).toContain(' 8388608 ')
     expect(seen.events.map((e) => e.data)).toEqual(['fine'])
   })
 
@@ -292,7 +299,7 @@ describe('redirects', () => {
     const a = await withHeaders.seen()
     expect(lastState(a).state).toBe('closed')
     expect(a.errors[0]).toMatchObject({ kind: 'config' })
-    expect(a.errors[0]!.message).toMatch(/redirected, and the request carries your headers: point url at the final location, or pass redirect: 'follow'/)
+    expect(a.errors[0]!.code).toBe('redirect')
     expect((await plain.seen()).events[0]).toMatchObject({ data: 'from the other origin' })
     expect((await follow.seen()).events[0]).toMatchObject({ data: 'from the other origin' })
     // The other origin never saw the token, except where 'follow' asked for it (and Chromium drops Authorization).

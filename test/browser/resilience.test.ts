@@ -101,6 +101,9 @@ describe('negotiation and recovery in Chromium', () => {
     expect(seen.states[0]).toMatchObject({ state: 'connecting', transport: 'websocket' })
     expect(seen.states.find((s) => s.state === 'open')!.transport).toBe('eventsource')
     expect(seen.events[0]!.transport).toBe('eventsource')
+    // Remembered once the WebSocket was seen to fail: killed at once; starved, once it stayed silent
+    // as a probe beside the stream for three connectTimeouts (merely slow is not held against it).
+    await page.waitForFunction(() => Object.keys(localStorage).some((k) => k.startsWith('subwire:')), null, { timeout: 10_000, polling: 100 })
     const remembered = await page.evaluate(() => Object.entries(localStorage).filter(([k]) => k.startsWith('subwire:')))
     expect(remembered).toHaveLength(1)
     expect(remembered[0]![1]).toMatch(/^eventsource \d+$/)
@@ -132,6 +135,9 @@ describe('negotiation and recovery in Chromium', () => {
       expectExactlyOnce(seen, published)
       expect(seen.errors.map((e) => e.kind)).toContain('buffered')
       expect(seen.events.at(-1)!.transport).toBe('longpoll')
+      // Remembered once every better transport was seen to fail (the WebSocket the proxy never
+      // answers, once it stayed silent as a probe for three connectTimeouts).
+      await page.waitForFunction(() => Object.keys(localStorage).some((k) => k.startsWith('subwire:')), null, { timeout: 10_000, polling: 100 })
       const remembered = await page.evaluate(() => Object.entries(localStorage).find(([k]) => k.startsWith('subwire:'))?.[1])
       expect(remembered).toMatch(/^longpoll /)
       expect(errors).toEqual([])

@@ -1,5 +1,6 @@
 // Sharing in Chromium: one browser context, several pages as tabs of one origin, against the
-// reference server (HTTP/1.1, where a browser opens at most six connections per origin).
+// reference server (HTTP/1.1, where a browser opens at most six connections per origin). The pages
+// load the UMD bundle and its cross-tab add-on (pages/tabs.html).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { launchBrowser, startServer, type TestServer } from './harness'
@@ -22,7 +23,7 @@ interface Tab {
 }
 
 /** Open a page of the context (no subscription yet). */
-async function tab(context: BrowserContext, path = '/test/browser/pages/blank.html'): Promise<Page> {
+async function tab(context: BrowserContext, path = '/test/browser/pages/tabs.html'): Promise<Page> {
   const page = await context.newPage()
   await page.goto(`${server.origin}${path}`)
   return page
@@ -31,9 +32,9 @@ async function tab(context: BrowserContext, path = '/test/browser/pages/blank.ht
 /** Subscribe in a page, recording events (with the page's clock), states, errors and the sharing role. */
 async function subscribeIn(page: Page, options: Record<string, unknown>): Promise<void> {
   await page.evaluate((o) => {
-    const w = window as unknown as { tab: Tab; sub: { close(): void }; Subwire: typeof import('../../src/index') }
+    const w = window as unknown as { tab: Tab; sub: { close(): void }; subscribe?: typeof import('../../src/index').subscribe; Subwire: typeof import('../../src/index') }
     const tab: Tab = (w.tab = { events: [], states: [], errors: [] })
-    const sub = w.Subwire.subscribe('/events', { rememberFor: 0, ...o })
+    const sub = (w.subscribe ?? w.Subwire.subscribe)('/events', { rememberFor: 0, ...o })
     w.sub = sub
     sub.on('message', (e) => tab.events.push({ data: e.data, id: e.id, at: Date.now() }))
     sub.on('state', (s) => {
@@ -80,11 +81,11 @@ describe('sharing across tabs in Chromium', () => {
     }
   })
 
-  it('the same with share off: the seventh stream waits for a connection, and the error says why and what to do', async () => {
+  it('the same with share off: the seventh stream waits for a connection, and the error says why and what to do (development build)', async () => {
     server = await startServer({ heartbeatMs: 1000 })
     const context = await browser.newContext()
     try {
-      const pages = await Promise.all(Array.from({ length: 10 }, () => tab(context)))
+      const pages = await Promise.all(Array.from({ length: 10 }, () => tab(context, '/test/browser/pages/development.html')))
       for (const page of pages) await subscribeIn(page, { transports: ['eventsource'], share: false, connectTimeout: 3000 })
       await new Promise((r) => setTimeout(r, 4500))
       const tabs = await Promise.all(pages.map(read))

@@ -62,9 +62,12 @@ it('renders each framework recipe on the server: no subscription opens, the proc
   }
 }, 30_000)
 
-it('subscribe() with a relative URL where there is no page: a config error naming the fix, at once', async () => {
+it.each([
+  ['development', 'dist/subwire.development.mjs'],
+  ['production', 'dist/subwire.mjs'],
+])('subscribe() with a relative URL where there is no page: a config error, at once (%s build: naming the fix, or its code)', async (build, file) => {
   // The built entry, as Node loads it (typed from src/: dist/ may not exist when types are checked).
-  const { subscribe, SubwireError } = (await import(join(root, 'dist/subwire.mjs'))) as typeof import('../../src/index')
+  const { subscribe, SubwireError } = (await import(join(root, file))) as typeof import('../../src/index')
   let thrown: unknown
   try {
     subscribe('/events')
@@ -72,8 +75,10 @@ it('subscribe() with a relative URL where there is no page: a config error namin
     thrown = e
   }
   expect(thrown).toBeInstanceOf(SubwireError)
-  expect(thrown).toMatchObject({ kind: 'config' })
+  expect(thrown).toMatchObject({ kind: 'config', code: 'bad-url' })
   expect((thrown as Error).message).toBe(
-    'subscribe(): url "/events" is relative and there is no page to resolve it against (server-side rendering?): subscribe in the browser only (e.g. in useEffect or onMounted), or pass an absolute URL',
+    build === 'development'
+      ? 'subscribe(): url "/events" is relative and there is no page to resolve it against (server-side rendering?): subscribe in the browser only (e.g. in useEffect or onMounted), or pass an absolute URL'
+      : 'bad-url (docs/errors.md#bad-url)',
   )
 })

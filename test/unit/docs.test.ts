@@ -13,7 +13,7 @@ const api = read('docs/api.md')
 /** Every name the entries `subwire` and `subwire/core` export (`export *` of src/shared.ts included). */
 function exportedNames(): string[] {
   const names = new Set<string>()
-  for (const file of ['src/index.ts', 'src/shared.ts', 'src/core.ts', 'src/presets.ts']) {
+  for (const file of ['src/index.ts', 'src/shared.ts', 'src/core.ts', 'src/presets.ts', 'src/tabs.ts']) {
     const source = read(file)
     for (const [, list] of source.matchAll(/export (?:type )?\{([^}]*)\}/g)) {
       for (const part of list!.split(',')) if (part.trim()) names.add(part.trim())
@@ -93,7 +93,7 @@ describe('code samples', () => {
       writeFileSync(path, `${sample.code}\nexport {}\n`)
       names.push(path)
     }
-    const program = ts.createProgram(names, {
+    const program = ts.createProgram([...names, join(root, 'src/dev.d.ts')], {
       strict: true,
       target: ts.ScriptTarget.ES2022,
       module: ts.ModuleKind.ESNext,
@@ -112,4 +112,15 @@ describe('code samples', () => {
     expect(problems).toEqual([])
     // A whole program with React's, Vue's and Svelte's types: about 2 s here, several on a loaded machine.
   }, 60_000)
+})
+
+describe('docs/errors.md', () => {
+  it('explains every error code subwire writes, and no other', () => {
+    const source = read('src/text.ts')
+    const block = source.slice(source.indexOf('const TEXTS = {'), source.indexOf('\n}\n', source.indexOf('const TEXTS = {')))
+    const codes = [...block.matchAll(/^ {2}'?([\w-]+)'?: \(/gm)].map((m) => m[1])
+    const explained = [...read('docs/errors.md').matchAll(/^## ([\w-]+)$/gm)].map((m) => m[1])
+    expect(codes.length).toBeGreaterThan(20)
+    expect(explained.sort()).toEqual(codes.sort())
+  })
 })

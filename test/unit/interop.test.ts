@@ -5,6 +5,7 @@ import { http, HttpResponse, ws } from 'msw'
 import { subscribe, type SubscribeOptions, type SubwireEvent } from '../../src/index'
 import { nchan, nchanParse } from '../../src/presets'
 import { URL_, useNetwork } from '../fixtures/network'
+import { line, saying } from '../fixtures/said'
 
 const server = useNetwork()
 const link = ws.link('ws://localhost/events')
@@ -27,7 +28,7 @@ async function eventsFrom(frames: string[], options: SubscribeOptions = {}, coun
   socketSends(frames)
   const events: SubwireEvent<unknown>[] = []
   const errors: string[] = []
-  const sub = subscribe(URL_, { ...quick, transports: ['websocket'], onMessage: (e) => events.push(e), onError: (e) => errors.push(e.message), ...options })
+  const sub = subscribe(URL_, { ...quick, transports: ['websocket'], onMessage: (e) => events.push(e), onError: (e) => errors.push(line(e)), ...options })
   await until(() => events.length + errors.length >= count)
   sub.close()
   return { events: events.map((e) => [e.type, e.data, e.id, e.lastEventId]), errors }
@@ -63,7 +64,7 @@ describe('WebSocket frames', () => {
     // A frame of SSE syntax that holds no field subwire knows yields nothing: reported.
     const { events, errors } = await eventsFrom(['data: a\n\n', '{"data":"not json here"}\n\n', 'data: b\n\n'], { frames: 'sse' }, 3)
     expect(events.map((e) => e[1])).toEqual(['a', 'b'])
-    expect(errors[0]).toMatch(/frame dropped: it holds no event, id or heartbeat/)
+    expect(errors[0]).toMatch(saying('empty-frame', /frame dropped: it holds no event, id or heartbeat/))
   })
 
   it("'json': envelopes are events, other JSON a message, text that is not JSON a ProtocolError", async () => {
@@ -72,7 +73,7 @@ describe('WebSocket frames', () => {
       ['message', 'a', '1', '1'],
       ['message', '{"price":2}', undefined, '1'],
     ])
-    expect(errors[0]).toMatch(/websocket: not JSON \(SyntaxError/)
+    expect(errors[0]).toMatch(saying('not-json', /websocket: not JSON \(SyntaxError/))
   })
 
   it('parse: a plain server that marks ids in its own field resumes like subwire framing', async () => {
@@ -197,7 +198,7 @@ describe('polling a plain JSON API', () => {
     )
     const errors: string[] = []
     const events: string[] = []
-    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'], statuses: { 408: 'empty' }, onError: (e) => errors.push(e.message), onMessage: (e) => events.push(e.data) })
+    const sub = subscribe(URL_, { ...quick, transports: ['longpoll'], statuses: { 408: 'empty' }, onError: (e) => errors.push(line(e)), onMessage: (e) => events.push(e.data) })
     await until(() => events.length === 1, 4000)
     sub.close()
     expect(errors).toEqual([])

@@ -8,6 +8,7 @@ import { createSubscribe, eventsource, longpoll } from '../../src/core'
 import { ConnectionError, HttpError, subscribe, type ResetInfo, type SubwireError } from '../../src/index'
 import { tick, URL_, world, type World } from '../fixtures/fake'
 import { useNetwork } from '../fixtures/network'
+import { expectSaid } from '../fixtures/said'
 
 const server = useNetwork()
 let w: World
@@ -191,6 +192,24 @@ describe('fatal only for an endpoint that never worked and that every transport 
 })
 
 describe('leftovers', () => {
+  it('a check that fails itself, past the proof deadline, leaves the quiet connection trusted and checked again later: never stuck', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource', 'longpoll'], connectTimeout: 1000 }))
+    await tick()
+    const stream = w.last()
+    stream.sink.open() // accepted, then silent (a stalled body)
+    await tick(1000) // connectTimeout: long polling checks beside it
+    const check = w.last()
+    expect(check.name).toBe('longpoll')
+    check.sink.close(new HttpError(503, 'longpoll'))
+    expect(sub.state).toBe('open')
+    await tick(1000)
+    // Checked again after connectTimeout.
+    expect(w.last()).not.toBe(check)
+    expect(w.last().name).toBe('longpoll')
+    expect(stream.closed).toBe(false)
+    sub.close()
+  })
+
   it('a drop during the sharing grace after the last subscription left opens nothing new', async () => {
     const sub = w.subscribe(URL_, w.options({ transports: ['websocket'], share: 'page' }))
     await tick()
@@ -209,7 +228,7 @@ describe('leftovers', () => {
     const sub = w.subscribe(URL_, w.options({ transports: ['websocket', 'eventsource', 'longpoll'], upgradeAfter: 5000 }))
     await tick()
     w.last('eventsource').sink.open() // accepted, then silent
-    await tick(20000) // a second opinion from longpoll, which has nothing to say: trusted, on probation
+    await tick(10000) // longpoll beside it has nothing to say either: trusted, on probation
     await tick(5000) // a probe of websocket
     expect(w.last().name).toBe('websocket')
     await tick(5000) // the probation re-check replaces it
@@ -312,7 +331,7 @@ describe('the native EventSource keeps its own reconnects (they send Last-Event-
     es.emit('x'.repeat(11), '7')
     es.emit('small', '8')
     expect(data).toEqual(['small'])
-    expect(errors[0]!.message).toBe('eventsource: event over maxEventSize (10) dropped')
+    expectSaid(errors[0], 'big-event', 'eventsource: event over maxEventSize (10) dropped: raise maxEventSize if such events are expected')
     sub.close()
   })
 })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_HINT, MAX_TIMER, bound, createBackoff, delayFor, parseRetryAfter, policyOf } from '../../src/backoff'
+import { BACKOFF, MAX_HINT, MAX_TIMER, bound, delayFor, failed, parseRetryAfter, policyOf, progress, type Policy } from '../../src/backoff'
+import type { RetryFunction } from '../../src/index'
 import { classify } from '../../src/classify'
 import { ConnectionError, DecodeError, HttpError, ProtocolError, SubwireError, TimeoutError } from '../../src/errors'
 
@@ -64,25 +65,43 @@ describe('bound', () => {
   })
 })
 
-describe('createBackoff', () => {
+/** The pure backoff value threaded through failures, as the state machine does. */
+function tracker(policy: Policy, random: () => number, custom?: RetryFunction, report?: (e: unknown) => void) {
+  let b = BACKOFF
+  return {
+    get attempt() {
+      return b.attempt
+    },
+    progress() {
+      b = progress()
+    },
+    failed(now: number, error: SubwireError | undefined, hint: number | undefined, refused = false) {
+      const [next, delay] = failed(b, policy, now, error, hint, refused, random, custom, report)
+      b = next
+      return delay
+    },
+  }
+}
+
+describe('the backoff value', () => {
   const error = new HttpError(503, 'longpoll')
   const unreachable = new ConnectionError('refused', 'eventsource')
 
   it('counts failures, gives up after maxAttempts or maxElapsed, and starts again after progress', () => {
-    const backoff = createBackoff(policyOf({ maxAttempts: 3, maxElapsed: 10000 }), undefined, bottom, () => {})
+    const backoff = tracker(policyOf({ maxAttempts: 3, maxElapsed: 10000 }), bottom)
     expect([backoff.failed(0, error, undefined), backoff.failed(10, error, undefined), backoff.failed(20, error, undefined)]).toEqual([0, 0, 0])
     expect(backoff.attempt).toBe(3)
     expect(backoff.failed(30, error, undefined)).toBe(false)
     // A connection that made progress ends: the count starts again.
     backoff.progress()
     expect(backoff.attempt).toBe(0)
-    const elapsed = createBackoff(policyOf({ maxElapsed: 10000 }), undefined, bottom, () => {})
+    const elapsed = tracker(policyOf({ maxElapsed: 10000 }), bottom)
     expect(elapsed.failed(0, error, undefined)).toBe(0)
     expect(elapsed.failed(10000, error, undefined)).toBe(false)
   })
 
   it("after progress follows the server's retry as the native EventSource does (an eighth of jitter on top), then climbs", () => {
-    const backoff = createBackoff(policy, undefined, top, () => {})
+    const backoff = tracker(policy, top)
     backoff.progress()
     expect(backoff.failed(0, undefined, 1000)).toBe(1125)
     // Nothing new since: the second failure in a row grows.
@@ -95,7 +114,7 @@ describe('createBackoff', () => {
   })
 
   it('retries an unreachable server at a quarter of the time failing so far: back within 1.25 × the outage + 1 s', () => {
-    const backoff = createBackoff(policy, undefined, bottom, () => {})
+    const backoff = tracker(policy, bottom)
     backoff.progress()
     let now = 0
     const times: number[] = []
@@ -111,7 +130,7 @@ describe('createBackoff', () => {
   })
 
   it('applies maxAttempts to hinted failures too (Retry-After: 0 included)', () => {
-    const backoff = createBackoff(policyOf({ maxAttempts: 2 }), undefined, bottom, () => {})
+    const backoff = tracker(policyOf({ maxAttempts: 2 }), bottom)
     expect(backoff.failed(0, error, 0)).toBe(0)
     expect(backoff.failed(1, error, 0)).toBe(2000)
     expect(backoff.failed(2, error, 0)).toBe(false)
@@ -119,7 +138,7 @@ describe('createBackoff', () => {
 
   it('asks a custom function, telling it the hint and the time spent failing, and bounds its answer', () => {
     const seen: unknown[] = []
-    const backoff = createBackoff(policy, (attempt, e, info) => (seen.push([attempt, e, info]), attempt < 2 ? attempt * 1e12 : false), bottom, () => {})
+    const backoff = tracker(policy, bottom, (attempt, e, info) => (seen.push([attempt, e, info]), attempt < 2 ? attempt * 1e12 : false))
     expect(backoff.failed(100, error, 3000)).toBe(0)
     expect(backoff.failed(600, error, undefined)).toBe(MAX_TIMER)
     expect(backoff.failed(900, error, undefined)).toBe(false)
@@ -132,14 +151,19 @@ describe('createBackoff', () => {
 
   it('falls back to the policy when the custom function throws or answers something else than a delay', () => {
     const reported: unknown[] = []
-    const throwing = createBackoff(policy, () => {
-      throw new Error('bug')
-    }, top, (e) => reported.push(e))
+    const throwing = tracker(
+      policy,
+      top,
+      () => {
+        throw new Error('bug')
+      },
+      (e) => reported.push(e),
+    )
     expect(throwing.failed(0, error, undefined)).toBe(1000)
     expect(reported).toHaveLength(1)
-    const nan = createBackoff(policy, () => NaN, top, () => {})
+    const nan = tracker(policy, top, () => NaN)
     expect(nan.failed(0, error, undefined)).toBe(1000)
-    const negative = createBackoff(policy, () => -50, top, () => {})
+    const negative = tracker(policy, top, () => -50)
     expect(negative.failed(0, error, undefined)).toBe(0)
   })
 })

@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { ConnectionError, HttpError, type StateChange, type SubwireEvent } from '../../src/index'
 import { tick, URL_, world, type World } from '../fixtures/fake'
 import { tabs } from '../fixtures/tabs'
+import { expectSaid } from '../fixtures/said'
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
@@ -204,7 +205,7 @@ describe('across tabs', () => {
     expect(subs.map((s) => s.state)).toEqual(['closed', 'closed'])
     expect(errors[0]).toBeInstanceOf(HttpError)
     expect((errors[0] as HttpError).status).toBe(204)
-    expect((errors[0] as HttpError).message).toBe('eventsource: HTTP 204 (the server said stop)')
+    expectSaid(errors[0], 'http', 'eventsource: HTTP 204 (the server said stop)')
   })
 
   it('without Web Locks or BroadcastChannel, each tab connects on its own', async () => {

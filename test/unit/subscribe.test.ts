@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { http, HttpResponse, ws } from 'msw'
 import { subscribe, HttpError, DecodeError, ProtocolError, type SubwireEvent, type SubscribeOptions } from '../../src/index'
 import { URL_, useNetwork } from '../fixtures/network'
+import { expectSaid, line, saying } from '../fixtures/said'
 
 const server = useNetwork()
 
@@ -122,7 +123,7 @@ describe('longpoll transport', () => {
     expect(error.name).toBe('HttpError')
     expect(error.status).toBe(404)
     expect(error.transport).toBe('longpoll')
-    expect(error.message).toMatch(/check url/)
+    expectSaid(error, 'http', /check url/)
   })
 
   it('calls the headers provider on every poll and retries a 401 once with fresh headers', async () => {
@@ -160,7 +161,7 @@ describe('longpoll transport', () => {
     await until(() => events.length >= 1)
     sub.close()
     expect(errors[0]).toBeInstanceOf(ProtocolError)
-    expect(String((errors[0] as Error).message)).toMatch(/an HTML page came back where events were expected \(a login page or a proxy error page\?\)/)
+    expectSaid(errors[0], 'html', /an HTML page came back where events were expected \(a login page or a proxy error page\?\)/)
   })
 })
 
@@ -182,7 +183,7 @@ describe('poll bodies are bounded', () => {
     await until(() => errors.length >= 1)
     sub.close()
     expect(errors[0]).toBeInstanceOf(ProtocolError)
-    expect(errors[0]!.message).toBe('poll: body over maxEventSize (10000) dropped')
+    expectSaid(errors[0], 'big-body', 'poll: body over maxEventSize (10000) dropped')
     // (That the rest of the body is cancelled shows in Chromium: test/browser/hostile.test.ts.)
   })
 })
@@ -525,11 +526,11 @@ describe('polls against servers that answer at once', () => {
     )
     const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
     const errors: string[] = []
-    sub.on('error', (e) => errors.push(e.message))
+    sub.on('error', (e) => errors.push(line(e)))
     await vi.advanceTimersByTimeAsync(10000)
     sub.close()
     expect(n).toBeLessThanOrEqual(10)
-    expect(errors.some((m) => /answered at once with nothing new 5 times in a row/.test(m))).toBe(true)
+    expect(errors.some((m) => saying('not-long-poll', /answered at once with nothing new 5 times in a row/).test(m))).toBe(true)
   })
 
   it('a long-poll server that starts every answer with the event it was asked to resume after does not double it', async () => {
