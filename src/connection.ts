@@ -6,7 +6,7 @@
 // queue until they are done, so user code always meets a finished transition.
 import { report } from './report'
 import { SubwireError } from './errors'
-import { initial, step, type Ctx, type Effect, type Input, type Sides, type State } from './machine'
+import { initial, step, type Ctx, type Effect, type Input, type Report, type Sides, type State } from './machine'
 import type { Resolved } from './options'
 import type { EventSourceMessage } from './parser'
 import { createSeen } from './seen'
@@ -63,10 +63,10 @@ const PAGE_EVENTS = ['online', 'offline', 'visibilitychange', 'pagehide', 'pages
 const workedIn = new WeakMap<object, Set<string>>()
 const nowhere = {}
 
-const TOKEN = /^[!#$%&'*+.^_`|~\w-]+$/
-const VALUE = /^[^\0\r\n\u0100-\uffff]*$/
-
-/** A provider's result as a record of strings; a `config` error names what is wrong with it. */
+/**
+ * A provider's result as a record of strings (an `undefined` value is left out). The development
+ * build checks header names and values, which fetch would otherwise refuse on every attempt.
+ */
 async function provide(provider: unknown, headers: boolean, name: TransportName, canSendHeaders: boolean): Promise<Record<string, string>> {
   let value: unknown
   try {
@@ -79,7 +79,9 @@ async function provide(provider: unknown, headers: boolean, name: TransportName,
     const raw = (value as Record<string, unknown>)[key]
     if (raw === undefined) continue
     const text = (out[key] = String(raw))
-    if (headers && !(TOKEN.test(key) && VALUE.test(text))) throw new SubwireError('config', say('bad-header', key), name, false)
+    if (__DEV__ && headers && !(/^[!#$%&'*+.^_`|~\w-]+$/.test(key) && /^[^\0\r\n\u0100-\uffff]*$/.test(text))) {
+      throw new SubwireError('config', say('bad-header', key), name, false)
+    }
   }
   return out
 }
@@ -89,7 +91,10 @@ async function provide(provider: unknown, headers: boolean, name: TransportName,
  * then what runs user code (listeners, `log`), then what opens a transport — after the inputs that
  * user code queued meanwhile (a close(), a reconnect()), and only for an attempt still current.
  */
-const PASS: Record<Effect['t'], number> = { stop: 0, page: 0, remember: 0, worked: 0, message: 1, state: 1, open: 1, error: 1, reset: 1, log: 1, closed: 1, connect: 2 }
+const pass = (effect: Effect) => (effect[0] === 'connect' ? 2 : effect[0] === 'tell' || effect[0] === 'log' || effect[0] === 'closed' ? 1 : 0)
+
+/** What a transport reports through its sink: the sink method, and the report it becomes. */
+const SINK = ['open', 'heartbeat', 'activity', 'event', 'id', 'retry', 'warn', 'close'] as const
 
 export function createConnection(options: Resolved, implementations: Transports, grace: number, onClosed?: () => void, negotiation?: Negotiation): Connection {
   const { env, order, endpoint, rememberFor } = options
@@ -147,9 +152,9 @@ export function createConnection(options: Resolved, implementations: Transports,
       const { state: after, effects } = step(state, input, ctx)
       state = after
       if (after.deadlines !== before || armedAt === undefined) rearm()
-      for (let pass = 0; pass < 3; pass++) {
-        if (pass === 2) drain()
-        for (const effect of effects) if (PASS[effect.t] === pass) run(effect)
+      for (let n = 0; n < 3; n++) {
+        if (n === 2) drain()
+        for (const effect of effects) if (pass(effect) === n) run(effect)
       }
     }
   }
@@ -166,7 +171,7 @@ export function createConnection(options: Resolved, implementations: Transports,
     if (at === armedAt && (at === undefined || at > ctx.now)) return
     env.clearTimeout(timer)
     armedAt = at
-    timer = at === undefined ? undefined : env.setTimeout(() => ((armedAt = timer = undefined), feed({ t: 'tick' })), Math.max(0, at - ctx.now))
+    timer = at === undefined ? undefined : env.setTimeout(() => ((armedAt = timer = undefined), feed(['tick'])), Math.max(0, at - ctx.now))
   }
 
   /** Tell every listener; stop as soon as the connection is closed. */
@@ -177,45 +182,37 @@ export function createConnection(options: Resolved, implementations: Transports,
     }
   }
 
-  const onPage = ({ type }: Event) => feed({ t: 'page', event: type })
+  const onPage = ({ type }: Event) => feed(['page', type])
 
   function run(effect: Effect): void {
-    switch (effect.t) {
+    switch (effect[0]) {
       case 'connect': {
-        const { epoch, index, node } = effect.attempt
+        const { epoch, index, node } = effect[1]
         // Only for an attempt still current: the user may have closed or reconnected meanwhile.
         if (epoch === state.main?.epoch || epoch === state.side?.epoch) open(epoch, order[index]!, node)
         return
       }
       case 'stop':
-        handles.get(effect.epoch)?.close()
-        return void handles.delete(effect.epoch)
-      case 'message': {
-        const { message, transport } = effect
+        handles.get(effect[1])?.close()
+        return void handles.delete(effect[1])
+      case 'tell': {
         // The hot path: transport → machine → each subscription. No copies, no re-dispatch.
-        if (message.id !== undefined) seen.add(message.id, message.data)
-        return emit((l) => l.message(message, transport))
+        const [, method, value, transport] = effect
+        if (method === 'message' && value.id !== undefined) seen.add(value.id, value.data)
+        return emit((l) => (l[method] as (v: unknown, t?: TransportName) => void)(value, transport))
       }
-      case 'state':
-        return emit((l) => l.state(effect.change))
-      case 'open':
-        return emit((l) => l.open({ transport: effect.transport, status: effect.details?.status, headers: effect.details?.headers }))
-      case 'error':
-        return emit((l) => l.error(effect.error))
-      case 'reset':
-        return emit((l) => l.reset({ transport: effect.transport, lastEventId: effect.lastEventId }))
       case 'log':
         try {
-          return options.log?.(effect.record)
+          return options.log?.(effect[1])
         } catch (error) {
           return report(error)
         }
       case 'remember':
-        return negotiation?.remember(env.storage, endpoint, effect.name, env.now() + rememberFor)
+        return negotiation?.remember(env.storage, endpoint, effect[1], env.now() + rememberFor)
       case 'worked':
         return void worked.add(endpoint)
       case 'page':
-        for (const type of PAGE_EVENTS) env.window?.[effect.on ? 'addEventListener' : 'removeEventListener'](type, onPage)
+        for (const type of PAGE_EVENTS) env.window?.[effect[1] ? 'addEventListener' : 'removeEventListener'](type, onPage)
         return
       case 'closed': {
         env.clearTimeout(timer)
@@ -224,8 +221,8 @@ export function createConnection(options: Resolved, implementations: Transports,
         const all = listeners
         listeners = []
         for (const listener of all) {
-          if (effect.error) listener.error(effect.error)
-          listener.state(effect.change)
+          if (effect[2]) listener.error(effect[2])
+          listener.state(effect[1])
         }
       }
     }
@@ -248,19 +245,11 @@ export function createConnection(options: Resolved, implementations: Transports,
       lastEventId: () => state.lastEventId,
       types: () => types,
     }
-    const sink: TransportSink = {
-      open: (details) => feed({ t: 'open', epoch, details }),
-      heartbeat: () => feed({ t: 'heartbeat', epoch }),
-      activity: () => feed({ t: 'activity', epoch }),
-      event: (message) => feed({ t: 'event', epoch, message }),
-      id: (id) => feed({ t: 'id', epoch, id }),
-      retry: (ms) => feed({ t: 'retry', epoch, ms }),
-      warn: (error) => feed({ t: 'warn', epoch, error }),
-      close: (error) => feed({ t: 'end', epoch, error }),
-    }
-    const handle = implementations[name]!(context, sink)
+    const sink = {} as Record<string, (value?: unknown) => void>
+    for (const method of SINK) sink[method] = (value) => feed([method === 'close' ? 'end' : method, epoch, value] as unknown as Report)
+    const handle = implementations[name]!(context, sink as unknown as TransportSink)
     handles.set(epoch, handle)
-    feed({ t: 'handle', epoch, polls: !!handle.polls, proofTimeout: handle.proofTimeout })
+    feed(['handle', epoch, handle])
   }
 
   const started = () => state.phase !== 'idle' || queue.length > 0
@@ -269,9 +258,9 @@ export function createConnection(options: Resolved, implementations: Transports,
     attach(listener) {
       if (state.phase === 'closed') return false
       listeners = [...listeners, listener]
-      if (state.idle) feed({ t: 'attach' })
+      if (state.idle) feed(['attach'])
       // Start after the caller had a chance to attach listeners.
-      if (!scheduled) queueMicrotask(() => feed({ t: 'start' }))
+      if (!scheduled) queueMicrotask(() => feed(['start']))
       scheduled = true
       return true
     },
@@ -279,10 +268,10 @@ export function createConnection(options: Resolved, implementations: Transports,
       const rest = listeners.filter((l) => l !== listener)
       if (rest.length === listeners.length || state.phase === 'closed') return
       listeners = rest
-      if (!rest.length) feed({ t: 'detach' })
+      if (!rest.length) feed(['detach'])
     },
     reconnect() {
-      if (started()) feed({ t: 'reconnect' })
+      if (started()) feed(['reconnect'])
     },
     listen(type) {
       if (types.has(type)) return

@@ -1,7 +1,7 @@
 // The connection as data and one pure transition function, in the manner of the "sans-I/O"
 // protocol cores (h11, quinn-proto): `step(state, input, ctx)` returns the next state and the
-// effects to run — open or stop a transport, emit to listeners, log, remember — and never touches a
-// socket, a timer or a listener itself. Time and randomness come in through `ctx`. Deadlines are
+// effects to run — open or stop a transport, tell the listeners, log, remember — and never touches
+// a socket, a timer or a listener itself. Time and randomness come in through `ctx`. Deadlines are
 // data (`state.deadlines`, absolute times): the driver (connection.ts) arms one timer for the
 // earliest and feeds `tick` when it fires. The driver stores the state before it runs any effect,
 // so user code that re-enters (a listener that calls close()) meets a finished transition.
@@ -11,14 +11,19 @@
 // negotiate.ts (which transport next). Side connections (a race of the next transport, a probe of
 // a better one, the remembered transport) are a plug-in (sides.ts): without it, a connection that
 // is accepted and silent is trusted, and nothing runs beside it.
+//
+// A step works on a copy of the state (`s`, with `own()` copying the attempt in use on its first
+// change) and collects effects (`fx`); both live in this module for the length of one step, so the
+// parts of a step (and the plug-in) share them without passing them around. The state given to
+// `step` is never changed.
 import { BACKOFF, failed, progress, type Backoff } from './backoff'
 import { classify } from './classify'
 import { ConnectionError, HttpError, ProtocolError, SubwireError, TimeoutError } from './errors'
-import { fallback, negotiation, proven as provenNeg, type Negotiation } from './negotiate'
+import { fallback, negotiation, proven, type Negotiation } from './negotiate'
 import type { Resolved } from './options'
 import type { EventSourceMessage } from './parser'
-import type { OpenDetails } from './transports/types'
-import type { LogRecord, StateChange, TransportName } from './types'
+import type { OpenDetails, TransportHandle } from './transports/types'
+import type { LogRecord, OpenInfo, ResetInfo, StateChange, TransportName } from './types'
 import { say } from './text'
 
 /** The deadlines a connection keeps; the driver arms one timer for the earliest. */
@@ -51,10 +56,10 @@ export interface Attempt {
   readonly proofTimeout: number
   readonly details: OpenDetails | undefined
   /** Side connections: a race of the next transport, or a probe of a better one. */
-  readonly purpose?: 'race' | 'probe' | undefined
+  readonly purpose: 'race' | 'probe' | undefined
   /** A probe: ids it delivered, and events it delivered without one. */
-  readonly ids?: readonly string[]
-  readonly noIds?: number
+  readonly ids: readonly string[]
+  readonly noIds: number
 }
 
 export interface State {
@@ -85,6 +90,8 @@ export interface State {
   readonly failed: readonly number[]
   /** Checks of a trusted, silent connection so far. */
   readonly rechecks: number
+  /** Attempts in a row that got no answer within their time: the next one has twice as long. */
+  readonly slow: number
   /** Ids the connection in use delivered while a probe runs. */
   readonly mainIds: readonly string[]
   readonly remembered: TransportName | undefined
@@ -93,33 +100,36 @@ export interface State {
   readonly deadlines: Readonly<Partial<Record<Key, number>>>
 }
 
-export type Input =
-  | { readonly t: 'start' }
-  | { readonly t: 'tick' }
-  | { readonly t: 'handle'; readonly epoch: number; readonly polls: boolean; readonly proofTimeout: number | undefined }
-  | { readonly t: 'open'; readonly epoch: number; readonly details: OpenDetails | undefined }
-  | { readonly t: 'heartbeat' | 'activity'; readonly epoch: number }
-  | { readonly t: 'event'; readonly epoch: number; readonly message: EventSourceMessage }
-  | { readonly t: 'id'; readonly epoch: number; readonly id: string }
-  | { readonly t: 'retry'; readonly epoch: number; readonly ms: number }
-  | { readonly t: 'warn'; readonly epoch: number; readonly error: SubwireError }
-  | { readonly t: 'end'; readonly epoch: number; readonly error: SubwireError | undefined }
-  | { readonly t: 'page'; readonly event: string }
-  | { readonly t: 'reconnect' | 'detach' | 'attach' | 'finish' }
+/** What a transport reports, tagged with the epoch of its attempt (an older epoch is ignored). */
+export type Report =
+  | readonly ['handle', number, TransportHandle]
+  | readonly ['open', number, OpenDetails | undefined]
+  | readonly ['heartbeat' | 'activity', number]
+  | readonly ['event', number, EventSourceMessage]
+  | readonly ['id', number, string]
+  | readonly ['retry', number, number]
+  | readonly ['warn', number, SubwireError]
+  | readonly ['end', number, SubwireError | undefined]
+
+export type Input = Report | readonly ['start' | 'tick' | 'reconnect' | 'detach' | 'attach' | 'finish'] | readonly ['page', string]
+
+/** What a connection tells its listeners (the methods of `ConnectionListener`). */
+export type Told =
+  | readonly ['message', EventSourceMessage, TransportName]
+  | readonly ['state', StateChange]
+  | readonly ['open', OpenInfo]
+  | readonly ['error', SubwireError]
+  | readonly ['reset', ResetInfo]
 
 export type Effect =
-  | { readonly t: 'connect'; readonly attempt: Attempt }
-  | { readonly t: 'stop'; readonly epoch: number }
-  | { readonly t: 'message'; readonly message: EventSourceMessage; readonly transport: TransportName }
-  | { readonly t: 'state'; readonly change: StateChange }
-  | { readonly t: 'open'; readonly transport: TransportName; readonly details: OpenDetails | undefined }
-  | { readonly t: 'error'; readonly error: SubwireError }
-  | { readonly t: 'reset'; readonly transport: TransportName; readonly lastEventId: string }
-  | { readonly t: 'log'; readonly record: LogRecord }
-  | { readonly t: 'remember'; readonly name: TransportName }
-  | { readonly t: 'page'; readonly on: boolean }
-  | { readonly t: 'worked' }
-  | { readonly t: 'closed'; readonly change: StateChange; readonly error: SubwireError | undefined }
+  | readonly ['connect', Attempt]
+  | readonly ['stop', number]
+  | readonly ['tell', ...Told]
+  | readonly ['log', LogRecord]
+  | readonly ['remember', TransportName]
+  | readonly ['page', boolean]
+  | readonly ['worked']
+  | readonly ['closed', StateChange, SubwireError | undefined]
 
 /** What a step may read besides the state and the input: time, randomness, the options, the page. */
 export interface Ctx {
@@ -142,258 +152,259 @@ export interface Ctx {
   readonly diagnose?: ((transport: TransportName) => string | undefined) | undefined
 }
 
-/** The side-connection plug-in's part in a step (sides.ts). Each hook changes the draft. */
+/** The side-connection plug-in's part in a step (sides.ts). Each hook works on the step's state. */
 export interface Sides {
-  /** The main attempt started (a stream: a long poll proves itself only when answered). */
-  started(d: Draft): void
+  /** The main attempt (a stream) started. */
+  started(): void
   /** The main attempt proved itself. */
-  proven(d: Draft): void
+  proven(): void
   /** The main attempt is open (proven, or trusted). */
-  opened(d: Draft): void
+  opened(): void
   /** The proof deadline of an accepted, silent main attempt: `true` when a check runs instead. */
-  silent(d: Draft): boolean
-  /** The main attempt ended: `true` when a racing side took its place. */
-  ended(d: Draft, error: SubwireError | undefined): boolean
+  silent(): boolean
+  /** The main attempt ended before it proved itself: `true` when a racing side took its place. */
+  ended(error: SubwireError | undefined): boolean
   /** A deadline of the plug-in fell due: 'race', 'probe' or 'side'. */
-  tick(d: Draft, key: Key): void
-  /** An input of the side attempt. */
-  side(d: Draft, input: Input & { epoch: number }): void
-  /** The main attempt delivered an event with this id. */
-  delivered(d: Draft, id: string): void
-}
-
-/** A step in progress: the next state being built (a copy: the input state is never changed) and its effects. */
-export interface Draft {
-  s: Mutable<State>
-  readonly fx: Effect[]
-  readonly c: Ctx
-  /** The copy of the attempt in use that this step changes (see `own`). */
-  mine?: Mutable<Attempt>
+  tick(key: Key): void
+  /** A report of the side attempt. */
+  side(report: Report): void
+  /** The main attempt delivered an event with this id ('': an event without one). */
+  delivered(id: string): void
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
-/** The sleep watchdog: fires every WATCH ms; more than WATCH + JUMP ms late with nothing received means the page slept. */
+/** The state a step builds, its context and its effects (valid during one step). */
+export let s: Mutable<State>
+export let c: Ctx
+export let fx: Effect[]
+let mine: Mutable<Attempt> | undefined
+
+/** The sleep watchdog: falls due every WATCH ms; more than JUMP ms late with nothing received means the page slept. */
 export const WATCH = 10000
 export const JUMP = 60000
 /** Frames subwire cannot read, before proof, that fail a streaming connection (one poll body fails a poll). */
 const MAX_UNREADABLE = 3
 /** The shortest time from one connect to the next after progress: at most two a second. */
 const MIN_CYCLE = 500
-/** A connection that delivered a single new event is healthy only when the server paces reconnects at least this far apart. */
+/** A connection that delivered a single new event is healthy only when the server asks to come back no sooner than this. */
 const PACED = 1000
+
+const EMPTY = {
+  phase: 'idle',
+  main: undefined,
+  side: undefined,
+  backoff: BACKOFF,
+  epoch: 0,
+  retryField: undefined,
+  waitingFor: undefined,
+  authRetried: false,
+  retryHinted: false,
+  healthy: false,
+  toldReplay: false,
+  missing: [],
+  cadence: [],
+  failed: [],
+  rechecks: 0,
+  slow: 0,
+  mainIds: [],
+  idle: false,
+  deadlines: {},
+} as const
 
 export function initial(options: Resolved, remembered?: TransportName): State {
   const neg = negotiation(options.order, remembered)
-  return {
-    phase: 'idle',
-    main: undefined,
-    side: undefined,
-    neg,
-    backoff: BACKOFF,
-    epoch: 0,
-    tried: neg.index,
-    lastEventId: options.lastEventId,
-    retryField: undefined,
-    waitingFor: undefined,
-    authRetried: false,
-    retryHinted: false,
-    healthy: false,
-    toldReplay: false,
-    missing: [],
-    cadence: [],
-    failed: [],
-    rechecks: 0,
-    mainIds: [],
-    remembered,
-    idle: false,
-    deadlines: {},
-  }
+  return { ...EMPTY, neg, tried: neg.index, lastEventId: options.lastEventId, remembered }
 }
 
 /** The transition function: the next state and the effects, for one input. */
-export function step(state: State, input: Input, c: Ctx): { state: State; effects: Effect[] } {
-  const d: Draft = { s: { ...state }, fx: [], c }
+export function step(state: State, input: Input, ctx: Ctx): { state: State; effects: Effect[] } {
   if (state.phase === 'closed') return { state, effects: [] }
-  if ('epoch' in input) {
-    if (input.epoch === state.main?.epoch) onMain(d, input)
-    else if (input.epoch === state.side?.epoch) c.sides?.side(d, input)
-    return { state: d.s, effects: d.fx }
-  }
-  switch (input.t) {
-    case 'start':
-      start(d)
-      break
-    case 'tick':
-      tick(d)
-      break
-    case 'page':
-      onPage(d, input)
-      break
-    case 'reconnect':
-      if (state.phase === 'idle') break
-      log(d, 'resume')
-      stopMain(d)
-      connect(d)
-      break
-    case 'detach':
-      d.s.idle = true
-      if (c.grace) arm(d, 'grace', c.grace)
-      else finish(d)
-      break
-    case 'attach':
-      d.s.idle = false
-      arm(d, 'grace', undefined)
-      break
-    case 'finish':
-      finish(d)
-  }
-  return { state: d.s, effects: d.fx }
+  s = { ...state }
+  c = ctx
+  fx = []
+  mine = undefined
+  const [t, epoch] = input
+  if (typeof epoch === 'number') {
+    if (epoch === state.main?.epoch) onMain(input as Report)
+    else if (epoch === state.side?.epoch) c.sides?.side(input as Report)
+  } else if (t === 'start') {
+    if (!c.options.order.length) finish(new SubwireError('unsupported', say('unsupported'), undefined, false))
+    else {
+      s.phase = 'connecting'
+      fx.push(['page', true])
+      arm('watch', WATCH)
+      connect()
+    }
+  } else if (t === 'tick') tick()
+  else if (t === 'page') onPage(epoch!)
+  else if (t === 'reconnect') state.phase !== 'idle' && resume()
+  else if (t === 'detach') {
+    s.idle = true
+    c.grace ? arm('grace', c.grace) : finish()
+  } else if (t === 'attach') {
+    s.idle = false
+    arm('grace', undefined)
+  } else finish()
+  return { state: s, effects: fx }
 }
 
 // --- helpers every part of a step uses --------------------------------------------------------
 
-export const nameOf = (d: Draft, a: Attempt | undefined = d.s.main) => d.c.options.order[a ? a.index : d.s.tried]!
+export const nameOf = (a: Attempt | undefined = s.main) => c.options.order[a ? a.index : s.tried]!
 
-/** The attempt in use, as a copy this step may change: made once per step, so every part of the step changes the same one. */
-export function own(d: Draft): Mutable<Attempt> {
-  if (d.mine !== d.s.main) d.mine = d.s.main = { ...d.s.main! }
-  return d.mine!
+/** The attempt in use, as a copy this step may change: made once per step. */
+export function own(): Mutable<Attempt> {
+  if (mine !== s.main) mine = s.main = { ...s.main! }
+  return mine!
 }
 
 /** Set (ms from now) or clear (undefined) a deadline. */
-export function arm(d: Draft, key: Key, ms: number | undefined): void {
-  d.s.deadlines = { ...d.s.deadlines, [key]: ms === undefined ? undefined : d.c.now + ms }
+export function arm(key: Key, ms: number | undefined): void {
+  s.deadlines = { ...s.deadlines, [key]: ms === undefined ? undefined : c.now + ms }
 }
 
-export function log(d: Draft, type: LogRecord['type'], extra?: Partial<LogRecord>, transport: TransportName | undefined = nameOf(d)): void {
-  if (d.c.options.log) d.fx.push({ t: 'log', record: { type, transport, ...extra } })
+export const tell = (...told: Told) => void fx.push(['tell', ...told])
+
+export function log(type: LogRecord['type'], extra?: Partial<LogRecord>, transport: TransportName | undefined = nameOf()): void {
+  if (c.options.log) fx.push(['log', { type, transport, ...extra }])
 }
 
-function setPhase(d: Draft, phase: 'connecting' | 'open' | 'reconnecting', extra?: Partial<StateChange>): void {
-  d.s.phase = phase
-  d.fx.push({ t: 'state', change: { state: phase, transport: nameOf(d), attempt: d.s.backoff.attempt, ...extra } })
+function setPhase(phase: 'connecting' | 'open' | 'reconnecting', extra?: Partial<StateChange>): void {
+  s.phase = phase
+  tell('state', { state: phase, transport: nameOf(), attempt: s.backoff.attempt, ...extra })
 }
 
 /** A new attempt on transport `index` of node `node`. */
-export function attempt(d: Draft, index: number, node: number, purpose?: 'race' | 'probe'): Attempt {
-  const now = d.c.now
+export function attempt(index: number, node: number, purpose?: 'race' | 'probe'): Attempt {
+  const now = c.now
   const a: Attempt = {
-    epoch: ++d.s.epoch,
+    epoch: ++s.epoch,
     index,
     node,
+    purpose,
     startedAt: now,
+    lastActivity: now,
+    from: s.lastEventId,
+    proofTimeout: c.options.connectTimeout,
     accepted: false,
     proven: false,
     openedAt: undefined,
-    lastActivity: now,
     unreadable: 0,
     heartbeats: 0,
-    from: d.s.lastEventId,
     checking: true,
     fresh: 0,
     identified: false,
     replayed: 0,
     polls: false,
-    proofTimeout: d.c.options.connectTimeout,
     details: undefined,
-    purpose,
     ids: [],
     noIds: 0,
   }
-  d.fx.push({ t: 'connect', attempt: a })
+  fx.push(['connect', a])
   return a
 }
 
 /** Stop the side attempt, if any. A probe stopped before it showed anything counts as failed. */
-export function dropSide(d: Draft): void {
-  const side = d.s.side
-  if (side?.purpose === 'probe' && !side.proven) d.s.failed = [...d.s.failed, side.index]
-  if (side) d.fx.push({ t: 'stop', epoch: side.epoch })
-  d.s.side = undefined
-  d.s.mainIds = []
-  arm(d, 'side', undefined)
+export function dropSide(): void {
+  const side = s.side
+  if (side?.purpose === 'probe' && !side.proven) s.failed = [...s.failed, side.index]
+  if (side) fx.push(['stop', side.epoch])
+  s.side = undefined
+  s.mainIds = []
+  arm('side', undefined)
 }
 
 // --- the main attempt -------------------------------------------------------------------------
 
 /** Connect on the transport and node in use (or wait for the page). */
-export function connect(d: Draft): void {
-  const { s, c } = d
-  arm(d, 'retry', undefined)
+export function connect(): void {
+  arm('retry', undefined)
   s.waitingFor = undefined
-  if (!c.online()) return pause(d, 'online')
-  if (c.options.pauseWhenHidden && c.hidden()) return pause(d, 'visible')
-  s.main = attempt(d, (s.tried = s.neg.index), s.neg.node)
-  log(d, 'connect')
-  setPhase(d, 'connecting')
+  if (!c.online()) return pause('online')
+  if (c.options.pauseWhenHidden && c.hidden()) return pause('visible')
+  s.main = attempt((s.tried = s.neg.index), s.neg.node)
+  log('connect')
+  setPhase('connecting')
 }
 
-/** An input of the attempt in use. */
-export function onMain(d: Draft, input: Input & { epoch: number }): void {
-  const { s, c } = d
-  const a = own(d)
-  switch (input.t) {
-    case 'handle':
-      a.polls = input.polls
-      arm(d, 'proof', (a.proofTimeout = input.proofTimeout ?? c.options.connectTimeout))
-      if (s.cadence.includes(nameOf(d))) watchSilence(d)
+/** Replace the connection in use at once (page back, sleep, reconnect()). */
+function resume(): void {
+  log('resume')
+  stopMain()
+  connect()
+}
+
+/** A report of the attempt in use. */
+export function onMain(report: Report): void {
+  const a = own()
+  switch (report[0]) {
+    case 'handle': {
+      const { polls, proofTimeout } = report[2]
+      a.polls = !!polls
+      // A server (or a proxy) that answers only after a while gets twice as long each time.
+      arm('proof', (a.proofTimeout = (proofTimeout ?? c.options.connectTimeout) * 2 ** Math.min(s.slow, 4)))
+      if (s.cadence.includes(nameOf())) watchSilence()
       // A long poll proves itself only when answered (after the server's hold time): no race.
-      if (!input.proofTimeout) c.sides?.started(d)
+      if (!proofTimeout) c.sides?.started()
       return
+    }
     case 'open':
       // Open again: the transport reconnected by itself (the native EventSource, sending
       // Last-Event-ID): what the server sends first is checked for replays again.
       if (a.accepted) return void ((a.from = s.lastEventId), (a.checking = true))
       a.accepted = true
-      a.details = input.details
-      if (input.details?.proven) confirm(d, true)
+      a.details = report[2]
+      if (report[2]?.proven) confirm(true)
       return
     case 'activity':
       a.lastActivity = c.now
       return
-    case 'heartbeat':
+    case 'heartbeat': {
       a.lastActivity = c.now
-      confirm(d, true)
+      confirm(true)
       // A second heartbeat shows a cadence (a first may be a greeting): silence is watched from
       // now on, and from the start of every later connection of this transport.
-      if (++a.heartbeats > 1 && !s.cadence.includes(nameOf(d))) s.cadence = [...s.cadence, nameOf(d)]
-      if (s.cadence.includes(nameOf(d))) {
+      const name = nameOf()
+      if (++a.heartbeats > 1 && !s.cadence.includes(name)) s.cadence = [...s.cadence, name]
+      if (s.cadence.includes(name)) {
         // A heartbeat the server promised, a second or more in: progress.
         if (c.now - a.startedAt >= PACED) (a.fresh++, (a.identified = true))
-        watchSilence(d)
+        watchSilence()
       }
       return
+    }
     case 'event':
-      return event(d, input.message)
-    case 'id':
-      confirm(d, true)
-      if (input.id !== s.lastEventId) (a.fresh++, (a.identified = true))
-      s.lastEventId = input.id
-      if (input.id) c.sides?.delivered(d, input.id)
+      return event(report[2])
+    case 'id': {
+      const id = report[2]
+      confirm(true)
+      if (id !== s.lastEventId) (a.fresh++, (a.identified = true))
+      s.lastEventId = id
+      if (id) c.sides?.delivered(id)
       return
+    }
     case 'retry':
-      s.retryField = input.ms
+      s.retryField = report[2]
       return
     case 'warn':
       a.unreadable++
-      d.fx.push({ t: 'error', error: input.error })
+      tell('error', report[2])
       // A transport that sends only what subwire cannot read has failed, not proven itself: at
       // once for a poll (a whole answer), after a few frames for a stream.
-      if (!a.proven && a.unreadable >= (a.polls ? 1 : MAX_UNREADABLE)) ended(d, unreadable(d))
+      if (!a.proven && a.unreadable >= (a.polls ? 1 : MAX_UNREADABLE)) ended(unreadable())
       return
     case 'end':
-      return ended(d, input.error)
+      ended(report[2])
   }
 }
 
 /** An event from the main attempt: proof, the replay check, the resume point, delivery. */
-function event(d: Draft, message: EventSourceMessage): void {
-  const { s, c } = d
-  const a = own(d)
+function event(message: EventSourceMessage): void {
+  const a = own()
   a.lastActivity = c.now
-  confirm(d, true)
-  const transport = nameOf(d)
+  confirm(true)
+  const transport = nameOf()
   const { id } = message
   if (a.checking) {
     // What a server sends first after a reconnect may be what was delivered already: the event
@@ -403,47 +414,47 @@ function event(d: Draft, message: EventSourceMessage): void {
     const known = id === undefined ? undefined : (a.from !== '' && id === a.from) || c.seen(id, message.data)
     if (known) return void (id !== a.from && a.replayed++)
     a.checking = false
-    if (known === false) d.fx.push({ t: 'reset', transport, lastEventId: a.from })
+    if (known === false) tell('reset', { transport, lastEventId: a.from })
   }
   // protocol: a server that cannot resume from the id it was given says so with a `reset` event.
-  if (message.type === 'reset') return void d.fx.push({ t: 'reset', transport, lastEventId: a.from })
+  if (message.type === 'reset') return tell('reset', { transport, lastEventId: a.from })
   a.fresh++
   if (id !== undefined) a.identified = true
   s.lastEventId = message.lastEventId
-  if (id) c.sides?.delivered(d, id)
-  d.fx.push({ t: 'message', message, transport })
+  c.sides?.delivered(id ?? '')
+  tell('message', message, transport)
 }
 
 /** The main attempt proved itself (`proof`), or is trusted after its check. */
-export function confirm(d: Draft, proof: boolean): void {
-  const { s, c } = d
-  const a = own(d)
+export function confirm(proof: boolean): void {
+  const a = own()
   if (proof && !a.proven) {
     a.proven = true
-    s.neg = provenNeg(s.neg)
+    s.neg = proven(s.neg)
     s.missing = []
+    s.slow = 0
     s.authRetried = false
-    c.sides?.proven(d)
-    if (!c.worked()) d.fx.push({ t: 'worked' })
+    c.sides?.proven()
+    if (!c.worked()) fx.push(['worked'])
   }
   // Proven: no more second opinions (a trusted connection on probation is cleared too).
-  if (proof) arm(d, 'proof', undefined)
+  if (proof) arm('proof', undefined)
   if (a.openedAt !== undefined) return
   a.openedAt = c.now
-  arm(d, 'proof', undefined)
-  c.sides?.opened(d)
-  log(d, proof ? 'proven' : 'open')
-  setPhase(d, 'open')
-  d.fx.push({ t: 'open', transport: nameOf(d), details: a.details })
+  arm('proof', undefined)
+  c.sides?.opened()
+  log(proof ? 'proven' : 'open')
+  setPhase('open')
+  tell('open', { transport: nameOf(), status: a.details?.status, headers: a.details?.headers })
 }
 
 /** Watch for silence (one deadline, checked when it falls due). Polls have none. */
-function watchSilence(d: Draft): void {
-  const { heartbeatTimeout } = d.c.options
-  if (heartbeatTimeout && !d.s.deadlines.beat && !d.s.main!.polls) arm(d, 'beat', heartbeatTimeout)
+function watchSilence(): void {
+  const { heartbeatTimeout } = c.options
+  if (heartbeatTimeout && !s.deadlines.beat && !s.main!.polls) arm('beat', heartbeatTimeout)
 }
 
-const unreadable = (d: Draft) => new ProtocolError(say('unreadable'), nameOf(d), false)
+const unreadable = () => new ProtocolError(say('unreadable'), nameOf(), false)
 
 /**
  * End the attempt in use. A connection that made progress was healthy, however short: two or
@@ -452,39 +463,36 @@ const unreadable = (d: Draft) => new ProtocolError(say('unreadable'), nameOf(d),
  * wait follows the server and the count starts again. (How long the connection took is not part
  * of it: a slow machine does not turn a reconnect loop into progress.)
  */
-export function stopMain(d: Draft): void {
-  const { s, c } = d
+export function stopMain(): void {
   const a = s.main
   if (!a) return
-  const { policy } = c.options
-  const lifetime = c.now - a.startedAt
+  const { resetAfter } = c.options.policy
   s.healthy = a.proven
-    ? a.fresh > 1 || (a.identified && (s.retryField ?? PACED) >= PACED) || lifetime >= policy.resetAfter
-    : a.openedAt !== undefined && c.now - a.openedAt >= policy.resetAfter
+    ? a.fresh > 1 || (a.identified && (s.retryField ?? PACED) >= PACED) || c.now - a.startedAt >= resetAfter
+    : a.openedAt !== undefined && c.now - a.openedAt >= resetAfter
   if (s.healthy) s.backoff = progress()
   s.main = undefined
-  d.fx.push({ t: 'stop', epoch: a.epoch })
-  for (const key of ['retry', 'proof', 'beat', 'race', 'probe'] as const) arm(d, key, undefined)
-  dropSide(d)
+  fx.push(['stop', a.epoch])
+  for (const key of ['retry', 'proof', 'beat', 'race', 'probe'] as const) arm(key, undefined)
+  dropSide()
 }
 
 /** The attempt in use ended (its transport closed, or subwire gave up on it): what next? */
-export function ended(d: Draft, error: SubwireError | undefined): void {
-  const { s, c } = d
+export function ended(error: SubwireError | undefined): void {
   const a = s.main!
-  const from = nameOf(d)
+  const from = nameOf()
   const { statuses, order, nodes, policy } = c.options
   // It sent again only what was delivered: it cannot read the resume point as it is sent.
   const stale = a.replayed && !a.fresh
   // A racing side takes the place of a main attempt that failed (sides.ts).
-  if (!a.proven && c.sides?.ended(d, error)) return
-  stopMain(d)
+  if (!a.proven && c.sides?.ended(error)) return
+  stopMain()
   // Nobody listens any more (the sharing grace after the last subscription left): done.
-  if (s.idle) return finish(d)
+  if (s.idle) return finish()
   // Offline, every transport fails: that says nothing about them. Wait for the network.
   if (!c.online()) {
-    if (error) d.fx.push({ t: 'error', error })
-    return pause(d, 'online')
+    if (error) tell('error', error)
+    return pause('online')
   }
   let decision = classify(error, a.openedAt !== undefined, statuses)
   // A 401 or 403 may be an expired token: ask the providers again once, at once, before giving up.
@@ -494,7 +502,7 @@ export function ended(d: Draft, error: SubwireError | undefined): void {
     s.authRetried = true
     decision = 'retry'
   }
-  if (decision === 'fatal') return finish(d, error)
+  if (decision === 'fatal') return finish(error)
   // "No stream here", definitely: a non-retryable HTTP answer, or a WebSocket that never opened
   // (which cannot tell a missing endpoint from a server that is down: it counts only beside an
   // HTTP answer).
@@ -506,13 +514,13 @@ export function ended(d: Draft, error: SubwireError | undefined): void {
     if (!(error instanceof TimeoutError && error.retryable)) s.failed = [...s.failed, a.index]
     s.neg = next
     if (!round) {
-      log(d, 'fallback', { error }, from)
-      if (error) d.fx.push({ t: 'error', error })
-      return connect(d)
+      log('fallback', { error }, from)
+      if (error) tell('error', error)
+      return connect()
     }
     // A whole round failed. Fatal only for an endpoint that never worked in this page and that
     // every transport (on every node) said does not exist: a restart is never fatal.
-    if (new Set(s.missing).size > order.length * nodes.length && !c.worked()) return finish(d, error)
+    if (new Set(s.missing).size > order.length * nodes.length && !c.worked()) return finish(error)
     s.missing = []
   }
   const hint = (error as HttpError | ConnectionError | undefined)?.retryAfter ?? s.retryField
@@ -520,130 +528,103 @@ export function ended(d: Draft, error: SubwireError | undefined): void {
   if (!auth) [s.backoff, delay] = failed(s.backoff, policy, c.now, error, hint, !a.accepted, c.random, c.options.customRetry, c.report)
   // However a server that made progress paces itself, at most two connects a second.
   if (delay !== false && s.healthy) delay = Math.max(delay, MIN_CYCLE - (c.now - a.startedAt))
-  if (delay === false) return finish(d, error ?? new ConnectionError(say('gave-up'), from))
-  arm(d, 'retry', delay)
+  if (delay === false) return finish(error ?? new ConnectionError(say('gave-up'), from))
+  arm('retry', delay)
   s.retryHinted = hint !== undefined && !auth
-  log(d, 'retry', { delay, error }, from)
-  if (error) d.fx.push({ t: 'error', error })
+  log('retry', { delay, error }, from)
+  if (error) tell('error', error)
   if (stale && !s.toldReplay) {
     s.toldReplay = true
-    d.fx.push({ t: 'error', error: new ProtocolError(say('stale', c.options.lastEventIdParam), from) })
+    tell('error', new ProtocolError(say('stale', c.options.lastEventIdParam), from))
   }
-  setPhase(d, 'reconnecting', { delay, error })
+  setPhase('reconnecting', { delay, error })
 }
 
 /** Stop and wait for the page to be online, visible or shown again. */
-function pause(d: Draft, reason: NonNullable<StateChange['waitingFor']>): void {
-  stopMain(d)
-  d.s.waitingFor = reason
-  log(d, 'pause', { waitingFor: reason })
-  setPhase(d, 'reconnecting', { waitingFor: reason })
+function pause(reason: NonNullable<StateChange['waitingFor']>): void {
+  stopMain()
+  s.waitingFor = reason
+  log('pause', { waitingFor: reason })
+  setPhase('reconnecting', { waitingFor: reason })
 }
 
 /** The end: nothing is left behind — transports, deadlines, page listeners. */
-export function finish(d: Draft, error?: SubwireError): void {
-  const { s } = d
-  stopMain(d)
-  const listening = s.phase !== 'idle'
+export function finish(error?: SubwireError): void {
+  stopMain()
+  if (s.phase !== 'idle') fx.push(['page', false])
   s.phase = 'closed'
   s.deadlines = {}
-  if (listening) d.fx.push({ t: 'page', on: false })
-  log(d, 'close', { error })
-  d.fx.push({ t: 'closed', error, change: { state: 'closed', transport: nameOf(d), attempt: s.backoff.attempt, error } })
+  log('close', { error })
+  fx.push(['closed', { state: 'closed', transport: nameOf(), attempt: s.backoff.attempt, error }, error])
 }
 
 // --- deadlines --------------------------------------------------------------------------------
 
 /** The attempt in use had its time to prove itself and did not (or, trusted, is silent still). */
-function proofDue(d: Draft): void {
-  const { s, c } = d
+function proofDue(): void {
   const a = s.main!
-  const name = nameOf(d)
+  const name = nameOf()
+  const { silent } = c.options
   if (a.proven) return
   // Trusted after a check that had nothing to say, and silent since: ask again.
-  if (a.openedAt !== undefined) return void c.sides?.silent(d)
-  if (a.unreadable) return ended(d, unreadable(d))
+  if (a.openedAt !== undefined) return void c.sides?.silent()
+  if (a.unreadable) return ended(unreadable())
   if (!a.accepted) {
-    log(d, 'timeout')
-    return ended(d, new TimeoutError(say('no-answer', a.proofTimeout, c.diagnose?.(name)), name))
+    s.slow++
+    log('timeout')
+    return ended(new TimeoutError(say('no-answer', a.proofTimeout, c.diagnose?.(name)), name))
   }
   // Accepted, then silent: a quiet server, or a proxy (or a stalled server) that starves this
   // transport? As the `silent` option says; by default the next transport gives a second opinion.
-  if (c.options.silent === 'fallback') return ended(d, new TimeoutError(say('starved', c.options.connectTimeout), name, false))
-  if (c.options.silent !== 'check' || !c.sides?.silent(d)) confirm(d, false)
-}
-
-function beatDue(d: Draft): void {
-  const { s, c } = d
-  const { heartbeatTimeout } = c.options
-  const idle = c.now - s.main!.lastActivity
-  if (idle < heartbeatTimeout) return arm(d, 'beat', heartbeatTimeout - idle)
-  arm(d, 'beat', undefined)
-  log(d, 'timeout')
-  ended(d, new TimeoutError(say('silent', heartbeatTimeout), nameOf(d)))
+  if (silent === 'fallback') return ended(new TimeoutError(say('starved'), name, false))
+  if (silent !== 'check' || !c.sides?.silent()) confirm(false)
 }
 
 /** Every deadline that fell due, in a fixed order. */
-function tick(d: Draft): void {
-  const { s, c } = d
+function tick(): void {
+  const { heartbeatTimeout } = c.options
   for (const key of ['grace', 'watch', 'retry', 'proof', 'beat', 'race', 'probe', 'side'] as const) {
     const at = s.deadlines[key]
     if (at === undefined || at > c.now || s.phase === 'closed') continue
-    arm(d, key, undefined)
-    if (key === 'grace') finish(d)
-    else if (key === 'watch') watchdog(d, at)
-    else if (key === 'retry') connect(d)
-    else if (!s.main) continue
-    else if (key === 'proof') proofDue(d)
-    else if (key === 'beat') beatDue(d)
-    else c.sides?.tick(d, key)
+    arm(key, undefined)
+    const a = s.main
+    if (key === 'grace') finish()
+    else if (key === 'watch') {
+      // The sleep watchdog. More than JUMP ms late with nothing received meanwhile: the page was
+      // asleep (a hidden tab's throttled timers run at most about a minute late), so the
+      // connection is not trusted and is replaced at once.
+      arm('watch', WATCH)
+      if (c.now - at > JUMP && a && a.lastActivity <= at - WATCH) resume()
+    } else if (key === 'retry') connect()
+    else if (!a) continue
+    else if (key === 'proof') proofDue()
+    else if (key !== 'beat') c.sides?.tick(key)
+    else if (c.now - a.lastActivity < heartbeatTimeout) arm('beat', heartbeatTimeout - c.now + a.lastActivity)
+    else {
+      log('timeout')
+      ended(new TimeoutError(say('silent', heartbeatTimeout), nameOf()))
+    }
   }
 }
 
-/**
- * The sleep watchdog. When it falls due more than JUMP ms late and nothing arrived meanwhile,
- * the page was asleep (a hidden tab's throttled timers run at most about a minute late): the
- * connection is not trusted and is replaced at once.
- */
-function watchdog(d: Draft, due: number): void {
-  const { s, c } = d
-  arm(d, 'watch', WATCH)
-  if (c.now - due > JUMP && s.main && s.main.lastActivity <= due - WATCH) {
-    log(d, 'resume')
-    stopMain(d)
-    connect(d)
-  }
-}
+// --- inputs from the page ---------------------------------------------------------------------
 
-// --- inputs from the page and the user --------------------------------------------------------
-
-function onPage(d: Draft, { event: type }: { event: string }): void {
-  const { s, c } = d
+function onPage(type: string): void {
   if (type === 'offline') {
     // An open stream may well survive a short loss; one being set up or waited for stops, and
     // so does a poll (each request is a new connection).
-    if (s.phase !== 'open' || s.main?.polls) pause(d, 'online')
+    if (s.phase !== 'open' || s.main?.polls) pause('online')
   } else if (type === 'pagehide' || type === 'freeze') {
     // Release the connection so the page can enter the back/forward cache or be frozen.
-    pause(d, 'pageshow')
+    pause('pageshow')
   } else if (type === 'visibilitychange' && c.hidden()) {
-    if (c.options.pauseWhenHidden) pause(d, 'visible')
+    if (c.options.pauseWhenHidden) pause('visible')
   } else if (
     s.waitingFor === (type === 'visibilitychange' ? 'visible' : type === 'resume' ? 'pageshow' : type) ||
     (s.deadlines.retry !== undefined && !s.retryHinted && type !== 'pageshow' && type !== 'resume')
   ) {
     // Online again, visible again, back from the cache: whatever was waiting goes now (but a
     // wait the server asked for is kept).
-    log(d, 'resume')
-    stopMain(d)
-    connect(d)
+    resume()
   }
-}
-
-function start(d: Draft): void {
-  if (!d.c.options.order.length) return finish(d, new SubwireError('unsupported', say('unsupported'), undefined, false))
-  d.s.phase = 'connecting'
-  d.fx.push({ t: 'page', on: true })
-  arm(d, 'watch', WATCH)
-  connect(d)
 }

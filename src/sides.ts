@@ -1,6 +1,6 @@
 // Side connections and the remembered transport: the negotiation plug-in of the state machine
-// (machine.ts), part of the `subwire` entry and available to `subwire/core` users as `sides`. Pure:
-// each hook changes the step's draft state and adds effects.
+// (machine.ts), part of the `subwire` entry and available to `subwire/core` users as
+// `negotiation`. Pure: each hook works on the state of the step in progress and adds effects.
 //
 // - Race (happy eyeballs, as RFC 8305 does for addresses): when the transport in use has not
 //   proved itself within RACE ms, the next one starts beside it. Whichever proves itself first
@@ -13,10 +13,12 @@
 //   delivers an event with an id the one in use delivered too, it carries the same stream and can
 //   resume: the subscription moves up to it (reconnecting from the last id).
 // - Remember: a transport that proved itself is stored for the endpoint only when every better one
-//   was seen to fail — not when one was merely slow.
-import { arm, attempt, confirm, connect, dropSide, log, nameOf, onMain, stopMain, type Attempt, type Draft, type Input, type Key, type Sides } from './machine'
+//   was seen to fail (refused, starved while another delivered, or a probe that showed nothing) —
+//   not when one was merely slow.
 import type { Negotiation } from './connection'
 import { TimeoutError } from './errors'
+import { arm, attempt, c, confirm, connect, dropSide, fx, log, nameOf, onMain, s, stopMain, tell, type Report, type Sides } from './machine'
+import { say } from './text'
 import { moved, probeFailed, probeTarget } from './negotiate'
 import { recall, remember as store } from './remember'
 
@@ -27,173 +29,69 @@ const RING = 64
 
 const push = (ring: readonly string[], id: string) => [...ring.slice(1 - RING), id]
 
-function scheduleProbe(d: Draft): void {
-  const { s, c } = d
+function scheduleProbe(): void {
   if (!c.options.upgradeAfter || s.deadlines.probe || s.side?.purpose === 'probe' || probeTarget(s.neg) === undefined) return
-  arm(d, 'probe', c.options.upgradeAfter * 2 ** Math.min(s.neg.failures, 5))
+  arm('probe', c.options.upgradeAfter * 2 ** Math.min(s.neg.failures, 5))
 }
 
 /** Start a side attempt on `index`: a race (the next transport) or a probe (a better one). */
-function side(d: Draft, index: number, purpose: 'race' | 'probe'): void {
-  const { s, c } = d
-  dropSide(d)
-  s.side = attempt(d, index, s.main!.node, purpose)
-  log(d, purpose === 'race' ? 'check' : 'probe', undefined, nameOf(d, s.side))
-  arm(d, 'side', purpose === 'race' ? c.options.connectTimeout : 3 * c.options.connectTimeout)
+function side(index: number, purpose: 'race' | 'probe'): void {
+  dropSide()
+  s.side = attempt(index, s.main!.node, purpose)
+  log(purpose === 'race' ? 'check' : 'probe', undefined, nameOf(s.side))
+  arm('side', (purpose === 'race' ? 1 : 3) * c.options.connectTimeout)
 }
 
 /** Store the transport in use for the endpoint when every better one was seen to fail. */
-function remember(d: Draft): void {
-  const { s, c } = d
+function remember(): void {
   const a = s.main!
-  const name = nameOf(d)
+  const name = nameOf()
   if (!c.options.rememberFor || !a.proven || s.remembered === name) return
   for (let i = 0; i < a.index; i++) if (!s.failed.includes(i)) return
   s.remembered = name
-  d.fx.push({ t: 'remember', name })
-  log(d, 'remember')
+  fx.push(['remember', name])
+  log('remember')
 }
 
 /** A probe did not show the same stream: try another (or wait longer) next time. */
-function probeDone(d: Draft, failedOutright: boolean): void {
-  const { s } = d
+function probeDone(failedOutright: boolean): void {
   if (failedOutright) s.failed = [...s.failed, s.side!.index]
-  dropSide(d)
+  dropSide()
   s.neg = probeFailed(s.neg)
-  remember(d)
-  scheduleProbe(d)
+  remember()
+  scheduleProbe()
 }
 
-/** The racing side proved itself first: it becomes the connection in use; the preferred one stays on as a probe. */
-function swap(d: Draft): void {
-  const { s, c } = d
+/** The racing side takes the place of the transport in use; `keep`: that one stays on as a probe. */
+function swap(keep: boolean): void {
   const winner = s.side!
   const preferred = s.main!
+  if (!keep) fx.push(['stop', preferred.epoch])
   s.main = { ...winner, purpose: undefined }
-  s.side = { ...preferred, purpose: 'probe', ids: [], noIds: 0 }
+  s.side = keep ? { ...preferred, purpose: 'probe', ids: [], noIds: 0 } : undefined
   s.mainIds = []
   s.neg = moved(s.neg, (s.tried = winner.index))
-  arm(d, 'race', undefined)
-  arm(d, 'proof', Math.max(0, winner.startedAt + c.options.connectTimeout - c.now))
-  arm(d, 'side', 3 * c.options.connectTimeout)
-  log(d, 'fallback', undefined, nameOf(d, preferred))
+  arm('race', undefined)
+  arm('proof', Math.max(0, winner.startedAt + winner.proofTimeout - c.now))
+  arm('side', keep ? 3 * c.options.connectTimeout : undefined)
 }
 
-export const sides: Sides = {
-  started(d) {
-    const { s, c } = d
-    if (c.options.silent === 'check' && s.neg.index + 1 < c.options.order.length) arm(d, 'race', RACE)
-  },
-
-  proven(d) {
-    arm(d, 'race', undefined)
-    if (d.s.side?.purpose === 'race') dropSide(d)
-    remember(d)
-  },
-
-  opened(d) {
-    arm(d, 'race', undefined)
-    if (d.s.side?.purpose === 'race') dropSide(d)
-    scheduleProbe(d)
-  },
-
-  silent(d) {
-    const { s, c } = d
-    const a = s.main!
-    if (s.neg.index + 1 >= c.options.order.length) return false
-    if (a.openedAt === undefined && s.side?.purpose === 'race') {
-      // Both silent until connectTimeout: a quiet server. The preferred one is kept, on probation.
-      confirm(d, false)
-      if (s.main?.epoch === a.epoch && !s.main.proven) arm(d, 'proof', c.options.connectTimeout * 2 ** Math.min(s.rechecks++, 5))
-      return true
-    }
-    // Ask the next transport (again): does it deliver while this one is silent?
-    side(d, s.neg.index + 1, 'race')
-    return true
-  },
-
-  ended(d, error) {
-    const { s } = d
-    if (s.side?.purpose !== 'race') return false
-    if (error) d.fx.push({ t: 'error', error })
-    // Merely slow (no answer yet): the next transport takes over, and this one keeps trying
-    // beside it as a probe. Failed: the next one takes its place.
-    if (error instanceof TimeoutError && error.retryable) return swap(d), true
-    log(d, 'fallback', { error })
-    s.failed = [...s.failed, s.main!.index]
-    const winner = s.side
-    d.fx.push({ t: 'stop', epoch: s.main!.epoch })
-    s.main = { ...winner, purpose: undefined }
-    s.side = undefined
-    s.neg = moved(s.neg, (s.tried = winner.index))
-    arm(d, 'race', undefined)
-    arm(d, 'side', undefined)
-    arm(d, 'proof', Math.max(0, winner.startedAt + d.c.options.connectTimeout - d.c.now))
-    return true
-  },
-
-  tick(d, key: Key) {
-    const { s, c } = d
-    if (key === 'race') {
-      if (!s.main!.proven && !s.side) side(d, s.neg.index + 1, 'race')
-    } else if (key === 'probe') {
-      const target = probeTarget(s.neg)
-      // A check on the side now: the probe comes after it.
-      if (s.side) arm(d, 'probe', c.options.connectTimeout)
-      else if (target !== undefined && s.main!.openedAt !== undefined) side(d, target, 'probe')
-    } else if (s.side?.purpose === 'probe') probeDone(d, !s.side.proven)
-    else if (s.side) quiet(d)
-  },
-
-  side(d, input: Input & { epoch: number }) {
-    const { s } = d
-    const a = (s.side = { ...s.side! }) as { -readonly [K in keyof Attempt]: Attempt[K] }
-    const race = a.purpose === 'race'
-    switch (input.t) {
-      case 'handle':
-        a.polls = input.polls
-        return
-      case 'open':
-        a.accepted = true
-        a.details = input.details
-        if (race && input.details?.proven) return swapAndConfirm(d)
-        return
-      case 'activity':
-      case 'retry':
-        return
-      case 'warn':
-        return race ? raceFailed(d) : probeDone(d, true)
-      case 'end':
-        if (race) {
-          if (input.error) s.failed = [...s.failed, a.index]
-          return raceFailed(d)
-        }
-        return probeDone(d, true)
-    }
-    // An event, a heartbeat or an id.
-    a.proven = true
-    if (race) {
-      swap(d)
-      // The input that proved it is now the connection in use's own.
-      return onMain(d, input)
-    }
-    const id = input.t === 'event' ? input.message.id : input.t === 'id' ? input.id : undefined
-    if (input.t === 'heartbeat') return
-    if (!id) {
-      a.noIds = (a.noIds ?? 0) + 1
-      if (a.noIds >= 3) probeDone(d, false)
-      return
-    }
-    a.ids = push(a.ids ?? [], id)
-    if (s.mainIds.includes(id)) upgrade(d)
-  },
-
-  delivered(d, id) {
-    const { s } = d
-    if (s.side?.purpose !== 'probe') return
-    s.mainIds = push(s.mainIds, id)
-    if (s.side.ids?.includes(id)) upgrade(d)
-  },
+/**
+ * The racing side proved itself first. The preferred transport stays on as a probe that wins back
+ * when it shows the same events. It failed (and the winner may be remembered) only when it was
+ * accepted and stayed silent while the winner delivered events (`starved`: a proxy holds its data
+ * back); with no answer at all it may merely be slow (`held`: a server that sends its headers with
+ * its first event), and only its probe can show that it failed.
+ */
+function won(delivered: boolean): void {
+  const winner = s.side!
+  const preferred = s.main!
+  const starved = preferred.accepted && delivered
+  const error = new TimeoutError(starved ? say('starved', nameOf(winner)) : say('held', nameOf(winner)), nameOf(preferred), false)
+  if (starved && !s.failed.includes(preferred.index)) s.failed = [...s.failed, preferred.index]
+  log('fallback', { error }, nameOf(preferred))
+  tell('error', error)
+  swap(true)
 }
 
 /**
@@ -201,34 +99,137 @@ export const sides: Sides = {
  * (trusted), on probation, checked again after connectTimeout, then twice as long each time. A
  * check that failed itself said nothing: it is tried again after connectTimeout.
  */
-function quiet(d: Draft, failed = false): void {
-  const { s, c } = d
+function quiet(failed = false): void {
   const main = s.main!
-  dropSide(d)
-  if (main.accepted && main.openedAt === undefined) confirm(d, false)
-  if (s.main && !s.main.proven) arm(d, 'proof', c.options.connectTimeout * 2 ** Math.min(failed ? 0 : s.rechecks++, 5))
+  dropSide()
+  if (main.accepted && main.openedAt === undefined) confirm(false)
+  if (s.main && !s.main.proven) arm('proof', c.options.connectTimeout * 2 ** Math.min(failed ? 0 : s.rechecks++, 5))
   // A probe that this check replaced (or that came due meanwhile) is due again.
-  scheduleProbe(d)
-}
-
-/** A racing side failed: dropped; past the proof deadline of the connection in use it was its check. */
-const raceFailed = (d: Draft) => (d.s.deadlines.proof === undefined ? quiet(d, true) : dropSide(d))
-
-/** A side attempt that proved itself at its opening (the native EventSource): it takes over. */
-function swapAndConfirm(d: Draft): void {
-  swap(d)
-  confirm(d, true)
+  scheduleProbe()
 }
 
 /** The probe carries the same stream: move up to it, reconnecting from the last id. */
-function upgrade(d: Draft): void {
-  const { s } = d
-  const index = s.side!.index
-  s.neg = moved(s.neg, index)
-  log(d, 'upgrade', undefined, nameOf(d, s.side))
-  stopMain(d)
-  connect(d)
+function upgrade(): void {
+  s.neg = moved(s.neg, s.side!.index)
+  log('upgrade', undefined, nameOf(s.side))
+  stopMain()
+  connect()
 }
 
-/** Side connections and the remembered transport, for `createSubscribe(transports, negotiation)`. */
+export const sides: Sides = {
+  started() {
+    if (c.options.silent === 'check' && s.neg.index + 1 < c.options.order.length) arm('race', RACE)
+  },
+
+  proven() {
+    arm('race', undefined)
+    if (s.side?.purpose === 'race') dropSide()
+    remember()
+  },
+
+  opened() {
+    arm('race', undefined)
+    if (s.side?.purpose === 'race') dropSide()
+    scheduleProbe()
+  },
+
+  silent() {
+    const a = s.main!
+    if (s.neg.index + 1 >= c.options.order.length) return false
+    // Both silent until connectTimeout: a quiet server. The preferred one is kept, on probation.
+    if (a.openedAt === undefined && s.side?.purpose === 'race') quiet()
+    // Ask the next transport (again): does it deliver while this one is silent?
+    else side(s.neg.index + 1, 'race')
+    return true
+  },
+
+  ended(error) {
+    if (s.side?.purpose !== 'race') return false
+    if (error) tell('error', error)
+    // Merely slow (no answer yet): the next transport takes over, and this one keeps trying
+    // beside it as a probe. Failed: the next one takes its place.
+    const slow = error instanceof TimeoutError && error.retryable
+    log('fallback', { error })
+    if (!slow) s.failed = [...s.failed, s.main!.index]
+    swap(slow)
+    return true
+  },
+
+  tick(key) {
+    if (key === 'race') {
+      // While nothing proved itself, the race moves down one transport every RACE ms — never onto
+      // short polling beside another (it proves itself by answering, whatever the path holds back).
+      const from = s.side?.purpose === 'race' ? s.side.index : s.side ? -1 : s.neg.index
+      const next = from + 1
+      const { order } = c.options
+      if (s.main!.proven || from < 0 || next >= order.length || (s.side && order[next] === 'poll')) return
+      side(next, 'race')
+      arm('race', RACE)
+    } else if (key === 'probe') {
+      const target = probeTarget(s.neg)
+      // A check on the side now: the probe comes after it.
+      if (s.side) arm('probe', c.options.connectTimeout)
+      else if (target !== undefined && s.main!.openedAt !== undefined) side(target, 'probe')
+    } else if (s.side?.purpose === 'probe') {
+      // A probe that showed nothing while the connection in use delivered nothing either: the
+      // server is quiet, which says nothing against the probe. It waits on.
+      if (s.side.proven || s.mainIds.length) probeDone(!s.side.proven)
+      else arm('side', 3 * c.options.connectTimeout)
+    } else if (s.side) quiet()
+  },
+
+  side(report: Report) {
+    const a = (s.side = { ...s.side! })
+    const race = a.purpose === 'race'
+    switch (report[0]) {
+      case 'handle':
+        a.polls = !!report[2].polls
+        a.proofTimeout = report[2].proofTimeout ?? c.options.connectTimeout
+        return
+      case 'open':
+        a.accepted = true
+        a.details = report[2]
+        // A side that proves itself by opening (the native EventSource) takes over at once.
+        if (race && report[2]?.proven) {
+          won(false)
+          confirm(true)
+        }
+        return
+      case 'activity':
+      case 'retry':
+        return
+      case 'warn':
+      case 'end':
+        if (!race) return probeDone(true)
+        if (report[0] === 'end' && report[2]) s.failed = [...s.failed, a.index]
+        // A racing side that failed: dropped; past the proof deadline of the connection in use it
+        // was its check, which said nothing.
+        return s.deadlines.proof === undefined ? quiet(true) : dropSide()
+    }
+    // An event, a heartbeat or an id.
+    if (race) {
+      won(report[0] !== 'heartbeat')
+      // The report that proves it is now the connection in use's own (and proves it as such).
+      return onMain([report[0], s.main!.epoch, report[2]] as unknown as Report)
+    }
+    a.proven = true
+    if (report[0] === 'heartbeat') return
+    const id = report[0] === 'event' ? report[2].id : report[2]
+    if (!id) {
+      a.noIds++
+      if (a.noIds >= 3) probeDone(false)
+      return
+    }
+    a.ids = push(a.ids, id)
+    if (s.mainIds.includes(id)) upgrade()
+  },
+
+  delivered(id) {
+    if (s.side?.purpose !== 'probe') return
+    s.mainIds = push(s.mainIds, id)
+    if (id && s.side.ids.includes(id)) upgrade()
+  },
+}
+
+/** Side connections and the remembered transport, for `createSubscribe(transports, { negotiation })`. */
 export const negotiation: Negotiation = { sides, recall, remember: store }

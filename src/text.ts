@@ -25,8 +25,10 @@ const TEXTS = {
   'native-failed': () => "EventSource failed or the stream ended (the native object tells no more: use eventsource: 'fetch' for details)",
   http: (status: number) => `HTTP ${status}${fix(status)}`,
   'no-answer': (ms: number, why?: string) => `no answer within connectTimeout (${ms} ms): ${why ?? 'a proxy may hold it, or the server is down'}`,
-  starved: (ms: number, other?: TransportName) =>
-    `accepted but silent for connectTimeout (${ms} ms)${other ? ` while ${other} delivered` : ''}: a proxy starves it (or pass silent: 'trust' for a server quiet by design)`,
+  starved: (other?: TransportName) =>
+    `accepted, then silent${other ? ` while ${other} delivered` : ' for connectTimeout'}: a proxy passes the connection and holds its data back (nginx: proxy_buffering off, or the server sends X-Accel-Buffering: no), or pass silent: 'trust' for a server quiet by design`,
+  held: (other: TransportName) =>
+    `no answer yet while ${other} delivered: a proxy holds the response back (nginx buffers a proxied response, headers included, unless proxy_buffering off or the server sends X-Accel-Buffering: no), or the server sends its headers only with its first event. It keeps trying beside ${other}`,
   silent: (ms: number) => `silent for heartbeatTimeout (${ms} ms) although its server sends heartbeats: dropped or cut by a proxy`,
   'poll-timeout': (ms: number) => `no whole answer within longPollTimeout (${ms} ms)`,
   'not-long-poll': (n: number) => `answered at once with nothing new ${n} times in a row: not a long-poll endpoint (hold requests until there are events after lastEventId)`,
