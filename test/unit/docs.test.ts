@@ -104,7 +104,7 @@ describe('code samples', () => {
       jsx: ts.JsxEmit.ReactJSX,
       noEmit: true,
       skipLibCheck: true,
-      paths: { subwire: [join(root, 'src/index.ts')], 'subwire/parser': [join(root, 'src/parser.ts')], 'subwire/core': [join(root, 'src/core.ts')], 'subwire/presets': [join(root, 'src/presets.ts')] },
+      paths: sourcePaths(),
     })
     const problems = ts
       .getPreEmitDiagnostics(program)
@@ -124,3 +124,15 @@ describe('docs/errors.md', () => {
     expect(explained.sort()).toEqual(codes.sort())
   })
 })
+
+/** Every subpath the package exports, mapped to its source, so samples check against src/ without a build. */
+function sourcePaths(): Record<string, string[]> {
+  const pkg = JSON.parse(read('package.json')) as { exports: Record<string, unknown> }
+  const paths: Record<string, string[]> = {}
+  for (const key of Object.keys(pkg.exports)) {
+    if (key === './package.json') continue
+    const name = key === '.' ? 'index' : key.slice(2)
+    paths[key === '.' ? 'subwire' : `subwire/${name}`] = [join(root, `src/${name}.ts`)]
+  }
+  return paths
+}
