@@ -60,6 +60,7 @@ export function frame({ id, event, data, retry }) {
  * @param {number} [options.replayLimit] events kept for resume
  * @param {number} [options.retryMs] `retry` sent at the start of each stream
  * @param {Map<string, Uint8Array|string>} [options.raw] fixed byte streams served at /raw/<name>
+ * @param {boolean} [options.accelBuffering] send `X-Accel-Buffering: no` on streams (default true; false: as most servers, which leave a proxy in front to buffer)
  * @param {string[]} [options.staticDirs] more folders (relative to the repository) to serve files from
  * @param {{ http?: (req, res, url) => boolean | Promise<boolean>, upgrade?: (req, socket, head, url, wss) => boolean }} [options.handlers]
  *   routes of a test's own: each returns true when it handled the request
@@ -79,6 +80,7 @@ export async function startServer(options = {}) {
     pingEvent,
     wsKeepalive = 'comment',
     wsFrames = 'sse',
+    accelBuffering = true,
   } = options
   const heartbeat = pingEvent ? `event: ${pingEvent}\ndata: \n\n` : ': heartbeat\n\n'
   const hello = `${retryMs !== undefined ? `retry: ${retryMs}\n` : ''}${greeting ? `: heartbeat ${heartbeatMs}\n` : ''}`
@@ -344,7 +346,7 @@ export async function startServer(options = {}) {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
-      'x-accel-buffering': 'no',
+      ...(accelBuffering && { 'x-accel-buffering': 'no' }),
     })
     let held = ''
     let flushTimer

@@ -1,6 +1,7 @@
 // Makes a fresh clone ready, with Node built-ins only (it runs before `npm ci`):
 //   node scripts/setup.mjs            install dependencies when node_modules is missing
-//   node scripts/setup.mjs --browser  also make sure Chromium, nginx + nchan and Redis are there (apt-get when root)
+//   node scripts/setup.mjs --browser  also make sure Chromium, nginx + nchan, Redis and the Python
+//                                     servers' modules are there (apt-get when root)
 //   node scripts/setup.mjs --build    also build dist/ when it is missing
 import { execSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -13,8 +14,8 @@ if (!existsSync('node_modules/.package-lock.json')) {
 }
 
 if (process.argv.includes('--browser')) {
-  // What the browser tests need from the system: Chromium, and nginx with the nchan module and
-  // Redis for the nchan tests. Installed with apt-get when run as root; else the tests say what
+  // What the browser tests need from the system: Chromium; nginx with the nchan module and Redis
+  // for the nchan tests; Debian's python3 with aiohttp, Flask and websockets for the servers tests. Installed with apt-get when run as root; else the tests say what
   // is missing (they never skip).
   const browser = process.env.CHROME_PATH ?? '/usr/bin/chromium'
   const needs = [
@@ -22,6 +23,9 @@ if (process.argv.includes('--browser')) {
     ['/usr/sbin/nginx', 'nginx'],
     ['/usr/lib/nginx/modules/ngx_nchan_module.so', 'libnginx-mod-nchan'],
     ['/usr/bin/redis-server', 'redis-server'],
+    ['/usr/lib/python3/dist-packages/aiohttp', 'python3-aiohttp'],
+    ['/usr/lib/python3/dist-packages/flask', 'python3-flask'],
+    ['/usr/lib/python3/dist-packages/websockets', 'python3-websockets'],
   ]
   const missing = needs.filter(([path, pkg]) => !existsSync(path) && !(pkg === 'chromium' && process.env.CHROME_PATH))
   if (missing.length) {

@@ -120,6 +120,7 @@ export function createConnection(options: Resolved, implementations: Transports,
     online: env.online,
     hidden: env.hidden,
     seen: seen.has,
+    again: seen.again,
     worked: () => worked.has(endpoint),
     report,
     sides: negotiation?.sides,
@@ -198,7 +199,7 @@ export function createConnection(options: Resolved, implementations: Transports,
       case 'tell': {
         // The hot path: transport → machine → each subscription. No copies, no re-dispatch.
         const [, method, value, transport] = effect
-        if (method === 'message' && value.id !== undefined) seen.add(value.id, value.data)
+        if (method === 'message' && (value.id !== undefined || __DEV__)) seen.add(value.id ?? '', value.data)
         return emit((l) => (l[method] as (v: unknown, t?: TransportName) => void)(value, transport))
       }
       case 'log':

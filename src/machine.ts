@@ -60,6 +60,8 @@ export interface Attempt {
   /** A probe: ids it delivered, and events it delivered without one. */
   readonly ids: readonly string[]
   readonly noIds: number
+  /** A probe that was accepted and silent while the race winner delivered: starved, unless it shows an event within RACE ms. */
+  readonly starving: boolean
 }
 
 export interface State {
@@ -142,6 +144,8 @@ export interface Ctx {
   hidden(): boolean
   /** The replay window: delivered before (same id, same data), same id with other data, or not seen. */
   seen(id: string, data: string): boolean | undefined
+  /** Development only: an event without an id and with this data was delivered lately. */
+  readonly again?: ((data: string) => boolean) | undefined
   /** The endpoint worked in this page. */
   worked(): boolean
   /** User code that failed (the retry function). */
@@ -300,6 +304,7 @@ export function attempt(index: number, node: number, purpose?: 'race' | 'probe')
     details: undefined,
     ids: [],
     noIds: 0,
+    starving: false,
   }
   fx.push(['connect', a])
   return a
@@ -406,7 +411,14 @@ function event(message: EventSourceMessage): void {
   confirm(true)
   const transport = nameOf()
   const { id } = message
-  if (a.checking) {
+  if (__DEV__ && a.checking && id === undefined && c.again?.(message.data)) {
+    // Three events without ids, first on a new connection, all delivered lately: the server
+    // replays what it holds, and with no ids there is no resume point to drop them by.
+    if (++a.replayed === 3 && !s.toldReplay) {
+      s.toldReplay = true
+      tell('error', new ProtocolError(say('no-ids'), transport))
+    }
+  } else if (a.checking) {
     // What a server sends first after a reconnect may be what was delivered already: the event
     // it was asked to resume after (">=" for ">"), or all it holds (it could not read the
     // resume point). Dropped; the resume point stays. The same id with other data: the

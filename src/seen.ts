@@ -2,7 +2,8 @@
 // delivered twice. A server that ignores the resume point (it reads only a header that could not be
 // sent, or it restarted) sends old events again: they come with an id delivered before and the same
 // data. An id delivered before with other data means the server's ids started again from scratch:
-// that event is new. Pure; bounded to the last SIZE events with an id.
+// that event is new. Pure; bounded to the last SIZE events with an id (and, in the development
+// build, the last SIZE without one, to tell a server that replays events it gave no ids).
 
 /** Events remembered. */
 export const SIZE = 1000
@@ -12,6 +13,8 @@ export interface Seen {
   add(id: string, data: string): void
   /** `true`: delivered before (same id, same data); `false`: same id, other data; `undefined`: not among the last SIZE. */
   has(id: string, data: string): boolean | undefined
+  /** Development build: whether an event without an id and with this data was among the last SIZE such events. */
+  again?: ((data: string) => boolean) | undefined
 }
 
 /** A cheap fingerprint of the data: its length and up to 32 characters spread over it. */
@@ -25,13 +28,21 @@ function print(data: string): number {
 export function createSeen(): Seen {
   const ids: string[] = []
   const prints: number[] = []
+  const plain: number[] = []
   let next = 0
+  let nextPlain = 0
   return {
     add(id, data) {
+      if (__DEV__ && id === '') {
+        plain[nextPlain] = print(data)
+        nextPlain = (nextPlain + 1) % SIZE
+        return
+      }
       ids[next] = id
       prints[next] = print(data)
       next = (next + 1) % SIZE
     },
+    again: __DEV__ ? (data) => plain.includes(print(data)) : undefined,
     has(id, data) {
       const i = ids.lastIndexOf(id)
       return i < 0 ? undefined : prints[i] === print(data)

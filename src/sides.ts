@@ -5,10 +5,11 @@
 // - Race (happy eyeballs, as RFC 8305 does for addresses): when the transport in use has not
 //   proved itself within RACE ms, the next one starts beside it. Whichever proves itself first
 //   delivers; when the lower one wins, the preferred one stays on as a probe and wins back when it
-//   shows the same events by id. An accepted transport that stays silent while the one beside it
-//   delivers is starved; when both stay silent until connectTimeout, the server is quiet: the
-//   preferred one is kept (trusted, on probation: checked again after connectTimeout, then twice as
-//   long each time).
+//   shows the same events by id. An accepted transport still silent RACE ms after the one beside
+//   it delivered is starved; when both stay silent until connectTimeout, the server is quiet: the
+//   preferred one is kept (trusted, on probation: checked again after connectTimeout, then twice
+//   as long each time). While nothing proves itself the race moves down one transport per RACE ms;
+//   when the preferred one then fails outright, the best stream it passed by is probed at once.
 // - Probe: on a fallback, after `upgradeAfter` a better transport is opened on the side; once it
 //   delivers an event with an id the one in use delivered too, it carries the same stream and can
 //   resume: the subscription moves up to it (reconnecting from the last id).
@@ -78,20 +79,45 @@ function swap(keep: boolean): void {
 
 /**
  * The racing side proved itself first. The preferred transport stays on as a probe that wins back
- * when it shows the same events. It failed (and the winner may be remembered) only when it was
- * accepted and stayed silent while the winner delivered events (`starved`: a proxy holds its data
- * back); with no answer at all it may merely be slow (`held`: a server that sends its headers with
- * its first event), and only its probe can show that it failed.
+ * when it shows the same events. Accepted, it is starved (a proxy holds its data back) when it
+ * still shows nothing RACE ms after the winner delivered an event — its own copy of that event may
+ * be a moment behind. A WebSocket that got no answer failed (every server answers an upgrade at
+ * once: a proxy holds it). A stream with no answer (`held`) may merely be slow (a server that sends
+ * its headers with its first event): only its probe can show that it failed.
  */
 function won(delivered: boolean): void {
   const winner = s.side!
   const preferred = s.main!
-  const starved = preferred.accepted && delivered
-  const error = new TimeoutError(starved ? say('starved', nameOf(winner)) : say('held', nameOf(winner)), nameOf(preferred), false)
-  if (starved && !s.failed.includes(preferred.index)) s.failed = [...s.failed, preferred.index]
+  const blocked = !preferred.accepted && nameOf(preferred) === 'websocket'
+  if (preferred.accepted && delivered) {
+    swap(true)
+    s.side = { ...s.side!, starving: true }
+    arm('side', RACE)
+    return
+  }
+  const error = new TimeoutError(say('held', nameOf(winner)), nameOf(preferred), false)
+  if (blocked && !s.failed.includes(preferred.index)) s.failed = [...s.failed, preferred.index]
   log('fallback', { error }, nameOf(preferred))
   tell('error', error)
-  swap(true)
+  swap(!blocked)
+  if (blocked) probeBetween(preferred.index, winner.index)
+}
+
+/** RACE ms after the race winner's first event, the accepted preferred transport showed nothing. */
+function starved(): void {
+  const probe = s.side!
+  const error = new TimeoutError(say('starved', nameOf()), nameOf(probe), false)
+  log('fallback', { error }, nameOf(probe))
+  tell('error', error)
+  probeDone(true)
+}
+
+/**
+ * The preferred transport failed and the winner is further down: the transports the race passed
+ * by (started and dropped as it moved on) were never seen to fail. The best of them is probed now.
+ */
+function probeBetween(from: number, to: number): void {
+  for (let i = from + 1; i < to; i++) if (!s.failed.includes(i)) return side(i, 'probe')
 }
 
 /**
@@ -150,8 +176,11 @@ export const sides: Sides = {
     // beside it as a probe. Failed: the next one takes its place.
     const slow = error instanceof TimeoutError && error.retryable
     log('fallback', { error })
-    if (!slow) s.failed = [...s.failed, s.main!.index]
+    const from = s.main!.index
+    if (!slow) s.failed = [...s.failed, from]
+    const to = s.side.index
     swap(slow)
+    if (!slow) probeBetween(from, to)
     return true
   },
 
@@ -170,6 +199,11 @@ export const sides: Sides = {
       // A check on the side now: the probe comes after it.
       if (s.side) arm('probe', c.options.connectTimeout)
       else if (target !== undefined && s.main!.openedAt !== undefined) side(target, 'probe')
+    } else if (s.side?.starving) {
+      if (!s.side.proven) return starved()
+      // It delivered too: a probe like any other.
+      s.side = { ...s.side, starving: false }
+      arm('side', 3 * c.options.connectTimeout)
     } else if (s.side?.purpose === 'probe') {
       // A probe that showed nothing while the connection in use delivered nothing either: the
       // server is quiet, which says nothing against the probe. It waits on.

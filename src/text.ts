@@ -28,7 +28,7 @@ const TEXTS = {
   starved: (other?: TransportName) =>
     `accepted, then silent${other ? ` while ${other} delivered` : ' for connectTimeout'}: a proxy passes the connection and holds its data back (nginx: proxy_buffering off, or the server sends X-Accel-Buffering: no), or pass silent: 'trust' for a server quiet by design`,
   held: (other: TransportName) =>
-    `no answer yet while ${other} delivered: a proxy holds the response back (nginx buffers a proxied response, headers included, unless proxy_buffering off or the server sends X-Accel-Buffering: no), or the server sends its headers only with its first event. It keeps trying beside ${other}`,
+    `no answer yet while ${other} delivered: a proxy holds the response back (nginx buffers a proxied response, headers included, unless proxy_buffering off or the server sends X-Accel-Buffering: no), or (not a WebSocket) the server sends its headers only with its first event`,
   silent: (ms: number) => `silent for heartbeatTimeout (${ms} ms) although its server sends heartbeats: dropped or cut by a proxy`,
   'poll-timeout': (ms: number) => `no whole answer within longPollTimeout (${ms} ms)`,
   'not-long-poll': (n: number) => `answered at once with nothing new ${n} times in a row: not a long-poll endpoint (hold requests until there are events after lastEventId)`,
@@ -39,6 +39,8 @@ const TEXTS = {
   buffered: () => 'events arrive in bursts: a proxy buffers the stream (X-Accel-Buffering: no, Cache-Control: no-transform)',
   stale: (param: string) =>
     `the server did not resume from the last event id: it sent only events delivered already (dropped). It must read ?${param}= or Last-Event-ID (across origins, allow that header in its CORS preflight, or use the native EventSource)`,
+  'no-ids': () =>
+    'the server sent again, on a new connection, events delivered before: they carry no ids, so subwire cannot resume or drop them. Give events ids (and read ?lastEventId= on reconnect); for nchan, use the nchan() preset from subwire/presets, which reads its ids',
   'gave-up': () => 'gave up reconnecting (retry said so)',
   unsupported: () => 'no transport can run here (no WebSocket, fetch or EventSource as needed): pass other transports, or provide them through env',
   provider: (which: string, cause: unknown) => `the ${which} function failed (${cause}); retrying with backoff`,

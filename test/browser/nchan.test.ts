@@ -5,23 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { launchBrowser, startServer, type TestServer } from './harness'
-// @ts-expect-error -- plain ESM module without declarations
-import { startNchan } from '../nchan/nchan.mjs'
+import { startNchan, type Nchan, type NchanNode } from '../nchan/nchan.mjs'
 
-interface Node {
-  origin: string
-  direct: string
-  sub(channel: string): string
-  poll(channel: string): string
-  cut(): void
-  stop(): Promise<void>
-  errorLog(): Promise<string>
-}
-interface Nchan {
-  nodes: Node[]
-  publish(node: number, channel: string, data: string): Promise<string>
-  close(): Promise<void>
-}
+type Node = NchanNode
 
 let browser: Browser
 let pages: TestServer

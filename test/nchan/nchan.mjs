@@ -13,12 +13,14 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 const NGINX = process.env.NGINX_PATH ?? '/usr/sbin/nginx'
 const MODULE = process.env.NCHAN_MODULE ?? '/usr/lib/nginx/modules/ngx_nchan_module.so'
 const REDIS = process.env.REDIS_PATH ?? '/usr/bin/redis-server'
+const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '')
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer()
     s.listen(0, '127.0.0.1', () => {
@@ -29,7 +31,7 @@ function freePort() {
   })
 }
 
-async function waitForPort(port, ms = 10_000) {
+export async function waitForPort(port, ms = 10_000) {
   const until = Date.now() + ms
   while (Date.now() < until) {
     const ok = await new Promise((resolve) => {
@@ -43,7 +45,7 @@ async function waitForPort(port, ms = 10_000) {
 }
 
 /** A TCP proxy to `target` that can cut every connection, and refuse new ones while stopped. */
-async function proxy(target) {
+export async function proxy(target) {
   const sockets = new Set()
   let refusing = false
   const server = createServer((client) => {
@@ -77,14 +79,14 @@ async function proxy(target) {
   }
 }
 
-function run(command, args, name) {
+export function run(command, args, name) {
   const child = spawn(command, args, { stdio: 'ignore' })
   child.on('exit', (code) => code && !child.stopping && console.error(`${name} exited with ${code}`))
   return child
 }
 
 /** SIGTERM (for nginx: fast shutdown, the master stops its workers and drops every connection), then wait. */
-function stop(child) {
+export function stop(child) {
   child.stopping = true
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolve) => {
@@ -117,7 +119,7 @@ export async function startNchan({ nodes: count = 2 } = {}) {
     const nodeDir = join(dir, `node${i}`)
     await mkdir(nodeDir)
     const conf = join(nodeDir, 'nginx.conf')
-    await writeFile(conf, template.replaceAll('{{MODULE}}', MODULE).replaceAll('{{DIR}}', nodeDir).replaceAll('{{PORT}}', String(port)).replaceAll('{{REDIS_PORT}}', String(redisPort)))
+    await writeFile(conf, template.replaceAll('{{MODULE}}', MODULE).replaceAll('{{DIR}}', nodeDir).replaceAll('{{PORT}}', String(port)).replaceAll('{{REDIS_PORT}}', String(redisPort)).replaceAll('{{ROOT}}', ROOT))
     const nginx = run(NGINX, ['-c', conf, '-p', nodeDir, '-e', join(nodeDir, 'error.log')], `nginx node ${i}`)
     children.push(nginx)
     await waitForPort(port)

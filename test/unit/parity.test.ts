@@ -8,7 +8,7 @@ import { createSubscribe, eventsource, longpoll } from '../../src/core'
 import { ConnectionError, HttpError, subscribe, type ResetInfo, type SubwireError } from '../../src/index'
 import { tick, URL_, world, type World } from '../fixtures/fake'
 import { useNetwork } from '../fixtures/network'
-import { expectSaid } from '../fixtures/said'
+import { DEV, expectSaid } from '../fixtures/said'
 
 const server = useNetwork()
 let w: World
@@ -68,6 +68,47 @@ describe('replays after a reconnect', () => {
     w.last().sink.event(message(2))
     w.last().sink.event(message(1))
     expect(data).toEqual(['e1', 'e2', 'e1'])
+    sub.close()
+  })
+})
+
+describe('a server that replays events it gave no ids', () => {
+  const plain = (k: number) => ({ type: 'message', data: `m${k}`, id: undefined, lastEventId: '' })
+
+  it('is delivered as sent (with no ids there is nothing to drop them by) and, in the development build, told once: give ids, or for nchan the nchan() preset', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    const data: string[] = []
+    const errors: SubwireError[] = []
+    sub.on('message', (e) => data.push(e.data))
+    sub.on('error', (e) => errors.push(e))
+    for (let round = 0; round < 3; round++) {
+      await tick(2000)
+      w.last().sink.open()
+      for (let k = 1; k <= 3 + round; k++) w.last().sink.event(plain(k))
+      w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    }
+    expect(data).toEqual(['m1', 'm2', 'm3', 'm1', 'm2', 'm3', 'm4', 'm1', 'm2', 'm3', 'm4', 'm5'])
+    const told = errors.filter((e) => e.code === 'no-ids')
+    if (DEV) {
+      expect(told).toHaveLength(1)
+      expectSaid(told[0], 'no-ids', /nchan\(\) preset/)
+    } else expect(told).toEqual([])
+    sub.close()
+  })
+
+  it('is not told when a new connection starts with fewer than three such events, or with new ones', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    const errors: SubwireError[] = []
+    sub.on('error', (e) => errors.push(e))
+    await tick()
+    w.last().sink.open()
+    for (let k = 1; k <= 5; k++) w.last().sink.event(plain(k))
+    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    await tick(2000)
+    w.last().sink.open()
+    // The same price twice, then news: an ordinary stream.
+    for (const k of [5, 5, 6, 1, 2, 3]) w.last().sink.event(plain(k))
+    expect(errors.filter((e) => e.code === 'no-ids')).toEqual([])
     sub.close()
   })
 })

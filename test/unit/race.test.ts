@@ -3,6 +3,7 @@
 // starves an accepted stream. With scripted transports and fake timers.
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { ConnectionError, type SubwireError } from '../../src/index'
+import { say } from '../../src/text'
 import { tick, URL_, world, type World } from '../fixtures/fake'
 
 let w: World
@@ -13,6 +14,14 @@ beforeEach(() => {
 })
 
 const event = (k: number) => ({ type: 'message', data: `e${k}`, id: String(k), lastEventId: String(k) })
+
+/** Thirty seconds of events from `from` on, one a second, on `connection`. */
+async function deliverFor30s(connection: { sink: { event(e: ReturnType<typeof event>): void } }, from: number) {
+  for (let k = from; k < from + 30; k++) {
+    await tick(1000)
+    connection.sink.event(event(k))
+  }
+}
 
 describe('the race moves down while nothing proves itself', () => {
   it('a proxy that holds every stream back (nginx by default): long polling delivers within a few seconds and is used; remembered once the stream, still trying beside it, is seen to fail', async () => {
@@ -33,15 +42,52 @@ describe('the race moves down while nothing proves itself', () => {
     // No answer may still be a slow start: not remembered yet, and the stream keeps trying.
     expect(w.storage.map.size).toBe(0)
     expect(w.open().map((c) => c.name)).toEqual(['eventsource', 'longpoll'])
-    for (let k = 2; k <= 31; k++) {
-      await tick(1000)
-      longpoll.sink.event(event(k))
-    }
+    await deliverFor30s(longpoll, 2)
     // Thirty seconds of events on long polling, nothing at all on the stream: it failed.
     expect(w.open().map((c) => c.name)).toEqual(['longpoll'])
     expect(w.storage.map.get(`subwire:${URL_}`)).toMatch(/^longpoll /)
     sub.close()
     expect(w.open()).toEqual([])
+  })
+
+  it('a proxy that holds the WebSocket upgrade and the stream (no answer to either): the WebSocket failed (every server answers an upgrade at once), the stream is probed beside long polling, and long polling is remembered once the probe showed nothing', async () => {
+    const errors: SubwireError[] = []
+    const sub = w.subscribe(URL_, w.options({ onError: (e) => errors.push(e) }))
+    await tick()
+    await tick(3000)
+    expect(w.open().map((c) => c.name)).toEqual(['websocket', 'longpoll'])
+    const longpoll = w.last('longpoll')
+    longpoll.sink.event(event(1))
+    expect(sub.transport).toBe('longpoll')
+    expect(errors.map((e) => [e.code, e.transport])).toEqual([['held', 'websocket']])
+    expect(w.open().map((c) => c.name)).toEqual(['longpoll', 'eventsource'])
+    await deliverFor30s(longpoll, 2)
+    expect(w.open().map((c) => c.name)).toEqual(['longpoll'])
+    expect(w.storage.map.get(`subwire:${URL_}`)).toMatch(/^longpoll /)
+    sub.close()
+  })
+
+  it('a server that routes the upgrade to its stream and answers only with its first event: the WebSocket is refused once the race has moved past the stream, and the stream it passed by is probed at once and moved up to', async () => {
+    const errors: SubwireError[] = []
+    const sub = w.subscribe(URL_, w.options({ onError: (e) => errors.push(e) }))
+    await tick()
+    await tick(3000)
+    // The race passed the stream by (dropped for long polling); nothing failed yet.
+    expect(w.open().map((c) => c.name)).toEqual(['websocket', 'longpoll'])
+    // The first event: the upgrade gets a 200 (refused), long polling delivers.
+    w.last('websocket').sink.close(new ConnectionError(say('ws-refused'), 'websocket'))
+    const longpoll = w.last('longpoll')
+    longpoll.sink.event(event(1))
+    expect(sub.transport).toBe('longpoll')
+    expect(errors.map((e) => e.code)).toEqual(['ws-refused'])
+    expect(w.open().map((c) => c.name)).toEqual(['longpoll', 'eventsource'])
+    const probe = w.last('eventsource')
+    probe.sink.open()
+    probe.sink.event(event(1))
+    // The same stream: moved up to it, from the last id.
+    expect(w.open().map((c) => c.name)).toEqual(['eventsource'])
+    expect(w.last('eventsource').from).toBe('1')
+    sub.close()
   })
 
   it('a proxy that passes the headers and holds the data back: the stream is starved while long polling delivers, and long polling is remembered at once', async () => {
@@ -52,8 +98,30 @@ describe('the race moves down while nothing proves itself', () => {
     await tick(1500)
     w.last('longpoll').sink.event(event(1))
     expect(sub.transport).toBe('longpoll')
+    // Its own copy of the event may be a moment behind: RACE ms to show it.
+    expect(errors).toEqual([])
+    await tick(1500)
     expect(errors.map((e) => [e.code, e.transport])).toEqual([['starved', 'eventsource']])
     expect(w.storage.map.get(`subwire:${URL_}`)).toMatch(/^longpoll /)
+    expect(w.open().map((c) => c.name)).toEqual(['longpoll'])
+    sub.close()
+  })
+
+  it('an accepted stream whose copy of the first event comes a moment after the race winner delivered it: not starved, moved back up to, nothing remembered, no error', async () => {
+    const errors: SubwireError[] = []
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource', 'longpoll'], onError: (e) => errors.push(e) }))
+    await tick()
+    const stream = w.last('eventsource')
+    stream.sink.open()
+    await tick(1500)
+    w.last('longpoll').sink.event(event(1))
+    expect(sub.transport).toBe('longpoll')
+    await tick(20)
+    stream.sink.event(event(1))
+    expect(w.open().map((c) => c.name)).toEqual(['eventsource'])
+    expect(w.last('eventsource').from).toBe('1')
+    expect(errors).toEqual([])
+    expect(w.storage.map.get(`subwire:${URL_}`) ?? '').not.toMatch(/^longpoll/)
     sub.close()
   })
 
