@@ -243,6 +243,13 @@ export function createConnection(options: Resolved, implementations: Transports,
         return withParams(target, { transport: name, ...params, [options.lastEventIdParam]: (withId && state.lastEventId) || undefined })
       },
       headers: () => provide(options.headers, true, name, canSendHeaders),
+      async body() {
+        try {
+          return typeof options.body === 'function' ? await options.body({ transport: name, canSendHeaders }) : options.body
+        } catch (cause) {
+          throw new SubwireError('provider', say('provider', 'body', cause), name, true, cause)
+        }
+      },
       lastEventId: () => state.lastEventId,
       types: () => types,
     }

@@ -501,6 +501,11 @@ export function ended(error: SubwireError | undefined): void {
   stopMain()
   // Nobody listens any more (the sharing grace after the last subscription left): done.
   if (s.idle) return finish()
+  // One answer (oneShot): its clean end is the end; cut off after it began, it resumes only by id.
+  if (c.options.oneShot && a.accepted) {
+    if (!error) return finish(undefined, 'end')
+    if (!s.lastEventId) return finish(new ConnectionError(say('cut-off'), from, undefined, error))
+  }
   // Offline, every transport fails: that says nothing about them. Wait for the network.
   if (!c.online()) {
     if (error) tell('error', error)
@@ -561,13 +566,13 @@ function pause(reason: NonNullable<StateChange['waitingFor']>): void {
 }
 
 /** The end: nothing is left behind — transports, deadlines, page listeners. */
-export function finish(error?: SubwireError): void {
+export function finish(error?: SubwireError, reason: StateChange['reason'] = error ? 'error' : 'close'): void {
   stopMain()
   if (s.phase !== 'idle') fx.push(['page', false])
   s.phase = 'closed'
   s.deadlines = {}
   log('close', { error })
-  fx.push(['closed', { state: 'closed', transport: nameOf(), attempt: s.backoff.attempt, error }, error])
+  fx.push(['closed', { state: 'closed', transport: nameOf(), attempt: s.backoff.attempt, error, reason }, error])
 }
 
 // --- deadlines --------------------------------------------------------------------------------

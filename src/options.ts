@@ -52,6 +52,29 @@ export interface SubscribeOptions {
    */
   headers?: Provider<Record<string, string | undefined>>
   /**
+   * The HTTP method of the fetch transports. A method other than GET makes the subscription a
+   * request: WebSocket (unless a `handshake` carries the request) and the native EventSource,
+   * which cannot send one, are left out, and `oneShot` defaults to `true`. With a `body` and no
+   * method, POST.
+   * @default 'GET'
+   */
+  method?: string
+  /**
+   * The request body (a string, `URLSearchParams`, `FormData` or `Blob`), or a function returning
+   * one, called on every attempt (a reconnect sends it again, with the resume id as usual). Its
+   * content type is the one fetch sets unless `headers` say otherwise.
+   */
+  body?: Provider<BodyInit | undefined>
+  /**
+   * The stream is one answer (an LLM completion, a GraphQL operation over SSE): the server ending it
+   * ends the subscription (state `closed` with `reason: 'end'`, iterators done) instead of
+   * reconnecting. A drop before the end resumes from the last id when the answer carried ids, and
+   * otherwise ends with a `cut-off` error. No transport is raced or probed beside it (the request is
+   * never sent twice at once); it is never shared, nor paused while the page is hidden.
+   * @default method !== 'GET'
+   */
+  oneShot?: boolean
+  /**
    * Query parameters, or a function returning them, called on every connect and every poll.
    * @default {}
    */
@@ -246,12 +269,16 @@ const CHOICES: Record<string, readonly unknown[]> = {
 const POSITIVE = ['longPollTimeout', 'connectTimeout', 'maxEventSize', 'maxIdLength', 'bufferSize']
 const WHOLE = ['maxEventSize', 'maxIdLength', 'bufferSize']
 const FUNCTIONS = ['parse', 'handshake', 'log', 'onMessage', 'onError', 'onStateChange']
+const BODY_TYPES = ['string', 'object', 'function']
 
 type Options = typeof DEFAULTS & Omit<SubscribeOptions, keyof typeof DEFAULTS>
 
 /** What a connection needs: the options with defaults applied, URLs resolved, checked. */
-export interface Resolved extends Readonly<Omit<Options, 'transports' | 'urls' | 'retry' | 'env' | 'decode'>> {
+export interface Resolved extends Readonly<Omit<Options, 'transports' | 'urls' | 'retry' | 'env' | 'decode' | 'method' | 'oneShot'>> {
   readonly env: Env
+  /** The HTTP method, upper case. */
+  readonly method: string
+  readonly oneShot: boolean
   /** The URL of each node (equivalent endpoints), resolved. */
   readonly nodes: readonly string[]
   readonly urls: Partial<Record<TransportName, string>>
@@ -303,6 +330,10 @@ function check(options: SubscribeOptions, o: Record<string, unknown>): void {
     if (!ok) fail(`${key} must be ${choices ? `${Array.isArray(fallback) ? 'a list of ' : 'one of '}${choices.join(', ')}` : typeof fallback === 'number' ? `a number ≥ ${+POSITIVE.includes(key)}` : `a ${Array.isArray(fallback) ? 'list of strings' : typeof fallback}`}, got ${String(value)}`)
   }
   for (const key of FUNCTIONS) if (o[key] != null && typeof o[key] !== 'function') fail(`${key} must be a function`)
+  if (options.method != null && !/^[!#$%&'*+.^_`|~\w-]+$/.test(options.method)) fail(`method must be an HTTP method such as 'POST', got ${String(options.method)}`)
+  if (options.body != null && !BODY_TYPES.includes(typeof options.body)) fail('body must be a string, URLSearchParams, FormData, Blob, or a function returning one')
+  if (options.body != null && /^(GET|HEAD)$/i.test(options.method ?? '')) fail(`a ${options.method} request has no body: pass method: 'POST'`)
+  if (options.oneShot != null && typeof options.oneShot !== 'boolean') fail('oneShot must be a boolean')
   for (const key of ['headers', 'query', 'retry']) if (o[key] != null && typeof o[key] !== 'function' && typeof o[key] !== 'object') fail(`${key} must be an object or a function`)
   const statuses = (options.statuses ?? {}) as Record<string, unknown>
   for (const status in statuses) {
@@ -342,6 +373,11 @@ export function resolveOptions(url: string | string[], options: SubscribeOptions
     const value = options.urls[key as TransportName]
     if (value != null) urls[key] = resolveUrl(value, env.location, `urls.${key}`)
   }
+  const method = (resolved.method = (options.method ?? (options.body != null ? 'POST' : 'GET')).toUpperCase())
+  const request = method !== 'GET'
+  const oneShot = (resolved.oneShot = options.oneShot ?? request)
+  // A request is never sent twice at once (no race, no probe) and is no one else's answer.
+  if (oneShot) Object.assign(resolved, { silent: 'trust', upgradeAfter: 0, share: false, pauseWhenHidden: false })
   const { eventsource, transports, retry } = resolved
   // A ws(s): URL names a WebSocket endpoint: the HTTP transports cannot use it.
   const wsOnly = (name: TransportName) => name !== 'websocket' && /^ws/.test(urls[name] ?? nodes[0]!)
@@ -354,15 +390,16 @@ export function resolveOptions(url: string | string[], options: SubscribeOptions
     policy[key as keyof Policy] = key === 'maxAttempts' || key === 'maxElapsed' ? (typeof value === 'number' && value >= 0 ? value : Infinity) : num(value, policy[key as keyof Policy], +(key === 'factor'))
   }
   const first = new URL(nodes[0]!)
+  const native = eventsource !== 'fetch' && (eventsource === 'native' || !env.fetch)
+  const runs = (name: TransportName) => implementations[name] && !wsOnly(name) && (name === 'websocket' ? env.WebSocket : name === 'eventsource' && native ? env.EventSource : env.fetch)
+  // A request needs a transport that can send it: fetch, or a WebSocket whose handshake carries it.
+  const carries = (name: TransportName) => !request || (name === 'websocket' ? !!options.handshake : name !== 'eventsource' || !native)
+  const order = [...new Set(transports)].filter(runs)
+  if (request && order.length && !order.some(carries)) fail(__DEV__ ? `a ${method} request cannot go over ${order.join(', ')}: pass transports that can send it (eventsource over fetch, longpoll, poll, or websocket with a handshake)` : 'transports')
   return {
     ...(resolved as Omit<Resolved, 'env' | 'order' | 'endpoint' | 'policy' | 'customRetry' | 'decoder'>),
     env,
-    order: [...new Set(transports)].filter(
-      (name) =>
-        implementations[name] &&
-        !wsOnly(name) &&
-        (name === 'websocket' ? env.WebSocket : name === 'eventsource' && eventsource !== 'fetch' && (eventsource === 'native' || !env.fetch) ? env.EventSource : env.fetch),
-    ),
+    order: order.filter(carries),
     endpoint: first.origin + first.pathname,
     policy,
     customRetry: typeof retry === 'function' ? retry : undefined,

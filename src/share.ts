@@ -54,7 +54,8 @@ export function connectionFor(
   options: SubscribeOptions,
   { negotiation, tabs }: Plugins = {},
 ): { connection: Connection; shared: boolean } {
-  const { share = 'auto', env } = { ...options, env: resolved.env }
+  const { env } = resolved
+  const share = resolved.share as SubscribeOptions['share']
   if (share === false) return { connection: createConnection(resolved, implementations, 0, undefined, negotiation), shared: false }
   const key = shareKey(resolved, options)
   const existing = registry.get(key)

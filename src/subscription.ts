@@ -169,7 +169,7 @@ export function createSubscribe(implementations: Transports, plugins: Plugins = 
       signal?.removeEventListener('abort', close)
       connection?.detach(listener)
       for (const feed of feeds) feed.end(error, !error)
-      emitState(change ?? { state: 'closed', transport: connection?.transport, attempt: connection?.attempt ?? 0 })
+      emitState(change ?? { state: 'closed', transport: connection?.transport, attempt: connection?.attempt ?? 0, reason: error ? 'error' : 'close' })
       told = true
       listeners.clear()
     }
@@ -201,7 +201,7 @@ export function createSubscribe(implementations: Transports, plugins: Plugins = 
     if (closed) {
       // An already-aborted signal: closed from the start, and said so once listeners are attached.
       queueMicrotask(() => {
-        const change: StateChange = { state: 'closed', transport: undefined, attempt: 0, shared: 'own' }
+        const change: StateChange = { state: 'closed', transport: undefined, attempt: 0, shared: 'own', reason: 'close' }
         call(onStateChange, change)
         emit('state', change, true)
         told = true

@@ -41,6 +41,7 @@ const TEXTS = {
     `the server did not resume from the last event id: it sent only events delivered already (dropped). It must read ?${param}= or Last-Event-ID (across origins, allow that header in its CORS preflight, or use the native EventSource)`,
   'no-ids': () =>
     'the server sent again, on a new connection, events delivered before: they carry no ids, so subwire cannot resume or drop them. Give events ids (and read ?lastEventId= on reconnect); for nchan, use the nchan() preset from subwire/presets, which reads its ids',
+  'cut-off': () => 'the answer was cut off before its end, and it carried no ids to resume from: send the request again (or have the server give ids and resume after Last-Event-ID)',
   'gave-up': () => 'gave up reconnecting (retry said so)',
   unsupported: () => 'no transport can run here (no WebSocket, fetch or EventSource as needed): pass other transports, or provide them through env',
   provider: (which: string, cause: unknown) => `the ${which} function failed (${cause}); retrying with backoff`,

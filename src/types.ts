@@ -37,6 +37,11 @@ export interface StateChange {
   readonly delay?: number | undefined
   /** With `reconnecting` and `closed`: what caused it. */
   readonly error?: SubwireError | undefined
+  /**
+   * With `closed`: `'end'` (the server ended a `oneShot` answer), `'error'` (gave up, or a fatal
+   * error: see `error`), `'close'` (closed by `close()`, the signal, or the last subscriber leaving).
+   */
+  readonly reason?: 'end' | 'error' | 'close' | undefined
   /** With `reconnecting`: no timer runs; the next attempt waits for the page to be online, visible or shown again. */
   readonly waitingFor?: 'online' | 'visible' | 'pageshow' | undefined
   /**

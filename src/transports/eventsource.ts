@@ -11,7 +11,7 @@ import type { Transport, TransportContext, TransportSink, TransportHandle } from
 export const eventsource: Transport = (context, sink) => {
   const { options, env, target } = context
   const auto = options.eventsource === 'auto'
-  const canTurn = auto && !options.headers && !!env.EventSource
+  const canTurn = auto && !options.headers && options.method === 'GET' && !!env.EventSource
   return options.eventsource === 'native' || (auto && !env.fetch) || (canTurn && lastEventIdHeader(target, env) === false)
     ? native(context, sink)
     : stream(context, sink, canTurn ? () => native(context, sink, true) : undefined)

@@ -1,4 +1,4 @@
-// The fetch transports: one GET with the subscription's headers, credentials and redirect rule;
+// The fetch transports: one request (GET, or the subscription's method and body) with its headers, credentials and redirect rule;
 // status checks; then either an SSE stream read as it arrives (`stream`, the eventsource
 // transport) or a polling loop (`polling`, longpoll and poll) whose every request has a deadline
 // that covers its whole body.
@@ -45,7 +45,7 @@ export const refuseHeader = (target: string) => void headerAllowed.set(originOf(
 export const REFUSED = Symbol()
 
 /**
- * Send one GET, with the resume id in the query (`lastEventIdParam`) and, for an event stream,
+ * Send one request (the subscription's method and body; GET by default), with the resume id in the query (`lastEventIdParam`) and, for an event stream,
  * also as the standard `Last-Event-ID` header where it can go: on the page's own origin always;
  * across origins it costs a CORS preflight, so it is tried, and a request that fails with it is
  * sent once more without it (and the origin remembered as not allowing it). `probe` (the 'auto'
@@ -57,6 +57,7 @@ export const REFUSED = Symbol()
 async function send(context: TransportContext, signal: AbortSignal, sse: boolean, extra: Record<string, string> = {}, probe = false): Promise<Response> {
   const { env, options, name, target } = context
   const user = await context.headers()
+  const body = await context.body()
   const hasUser = Object.keys(user).length > 0
   const id = context.lastEventId()
   const url = await context.url(true)
@@ -64,6 +65,8 @@ async function send(context: TransportContext, signal: AbortSignal, sse: boolean
   const header = sse && known !== false && (!!id || (probe && known === undefined))
   const request = (withHeader: boolean) =>
     env.fetch!(url, {
+      method: options.method,
+      body: body ?? null,
       headers: {
         ...user,
         ...extra,
@@ -244,6 +247,8 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
         if (text?.trim() !== '') frames.body(text, { transport: name, status, headers })
         if (done) return -1
       }
+      // One answer (oneShot): the first that brought events is the whole of it.
+      if (options.oneShot && frames.events > before) return finish(), -1
       // New events move the resume point (or the server uses no ids). Events that do not (a server
       // that ignores the resume id and repeats itself) are nothing new.
       if (frames.events > before && (!from || context.lastEventId() !== from)) {

@@ -23,6 +23,8 @@ export interface TransportContext {
   url(withId: boolean, canSendHeaders?: boolean): Promise<string>
   /** The `headers` provider's result (called again on every call); rejects with a `provider` error when it fails. */
   headers(): Promise<Record<string, string>>
+  /** The `body` provider's result (called again on every call); rejects with a `provider` error when it fails. */
+  body(): Promise<BodyInit | undefined>
   /** The resume point now (moves while the transport runs). */
   lastEventId(): string
   /** Event types that have listeners (native EventSource must subscribe to each by name). */

@@ -159,7 +159,10 @@ describe('hostile servers in Chromium', () => {
     await page.waitForFunction((m) => (window as unknown as { seen: Seen }).seen.errors.some((e) => e.message.includes(m)), message, { timeout: 15_000 })
     const seen = await get(name)
     console.log(`[hostile] ${name}: ${requests(name)} requests in ${WINDOW} ms`)
-    expect(requests(name)).toBeLessThanOrEqual(10)
+    // 8–9 here (five answers on the floor 0.5, 1, 2, 4 s, the failure, then the next round); on a
+    // loaded machine an empty answer that arrives a second late looks held and starts the floor
+    // again (11 seen). A storm would be hundreds.
+    expect(requests(name)).toBeLessThanOrEqual(12)
     expect(seen.errors.every((e) => e.kind === 'protocol')).toBe(true)
     expect(seen.events).toEqual([])
     // (Not asserted: that it never says 'open'. An empty answer that takes a second to arrive on a
