@@ -16,9 +16,12 @@ import { minify } from 'terser'
  * 13.7 KiB: the state machine as data and a pure function with its driver and side-connection
  * plug-in (the happy-eyeballs race included), with texts and option checks moved to the development
  * build and sharing across tabs moved to its add-on (subwire-tabs.umd.min.js).
+ * 13.8 KiB: streams that are requests (method, body, a oneShot answer's end and cut-off: +0.29 KiB)
+ * and the mixed-content check before connecting (+0.05 KiB). The 9.0 KiB target of the core issue
+ * is not met.
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 13.7 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 13.8 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
 ]
 

@@ -19,19 +19,16 @@ export function createFeed<T>(bufferSize: number, detach: (feed: Feed<T>, return
   const queue: T[] = []
   let ended = false
   let failure: SubwireError | undefined
-  let waiting: { resolve(result: IteratorResult<T>): void; reject(error: unknown): void } | undefined
+  // Pending next() calls, settled in the order they were made.
+  const waiting: Array<{ resolve(result: IteratorResult<T>): void; reject(error: unknown): void }> = []
   let scheduled = false
 
   function settle(): void {
     scheduled = false
-    const w = waiting
-    if (!w) return
-    if (queue.length) {
-      waiting = undefined
-      w.resolve({ done: false, value: queue.shift()! })
-    } else if (ended) {
-      waiting = undefined
-      if (failure) {
+    while (waiting.length && (queue.length || ended)) {
+      const w = waiting.shift()!
+      if (queue.length) w.resolve({ done: false, value: queue.shift()! })
+      else if (failure) {
         const error = failure
         failure = undefined
         w.reject(error)
@@ -50,14 +47,9 @@ export function createFeed<T>(bufferSize: number, detach: (feed: Feed<T>, return
 
   const iterator: AsyncIterableIterator<T> = {
     next() {
-      if (queue.length) return Promise.resolve({ done: false, value: queue.shift()! })
-      if (ended) {
-        const error = failure
-        failure = undefined
-        return error ? Promise.reject(error) : Promise.resolve(DONE)
-      }
       return new Promise((resolve, reject) => {
-        waiting = { resolve, reject }
+        waiting.push({ resolve, reject })
+        settle()
       })
     },
     return() {
@@ -75,7 +67,7 @@ export function createFeed<T>(bufferSize: number, detach: (feed: Feed<T>, return
       if (queue.length < bufferSize) {
         queue.push(value)
         // Hand it over on a microtask: a close() later in this turn still takes it back.
-        if (waiting && !scheduled) {
+        if (waiting.length && !scheduled) {
           scheduled = true
           queueMicrotask(settle)
         }

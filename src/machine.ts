@@ -329,7 +329,7 @@ export function connect(): void {
   if (!c.online()) return pause('online')
   if (c.options.pauseWhenHidden && c.hidden()) return pause('visible')
   s.main = attempt((s.tried = s.neg.index), s.neg.node)
-  log('connect')
+  log('connect', nameOf() === s.remembered ? { remembered: true } : undefined)
   setPhase('connecting')
 }
 

@@ -220,6 +220,12 @@ export interface SubscribeOptions {
   shareKey?: string
   /** Called with a record of every decision subwire takes (attempts, fallbacks, probes, delays). */
   log?: (record: LogRecord) => void
+  /**
+   * Development build: every decision in the console (`console.debug`), one readable line each,
+   * when no `log` is given. The production build ignores it.
+   * @default false
+   */
+  debug?: boolean
   /** Replace browser objects (WebSocket, fetch, timers, clock, randomness), e.g. in tests. */
   env?: Partial<Env>
 }
@@ -306,6 +312,11 @@ function resolveUrl(url: unknown, base: string | undefined, name: string): strin
   if (typeof url !== 'string' || !parsed || !/^(http|ws)s?:$/.test(parsed.protocol)) {
     throw new SubwireError('config', say('bad-url', name, url, !!base), undefined, false)
   }
+  // An https: page may not reach plain http:/ws: (but for loopback): the browser blocks it as
+  // mixed content, which would look like a network or CORS failure on every attempt.
+  if (/^https:/.test(base!) && /^(http|ws):$/.test(parsed.protocol) && !/^(localhost|127\.0\.0\.1|\[::1\])$|\.localhost$/.test(parsed.hostname)) {
+    throw new SubwireError('config', say('mixed-content', name, parsed.href), undefined, false)
+  }
   return parsed.href
 }
 
@@ -350,6 +361,11 @@ function check(options: SubscribeOptions, o: Record<string, unknown>): void {
   }
 }
 
+/** Development: `debug: true`, a log record as one console line. */
+function readably(r: LogRecord): void {
+  console.debug(`subwire: ${r.type}${r.transport ? ` ${r.transport}` : ''}${r.remembered ? ' (the transport remembered for this endpoint)' : ''}${r.delay !== undefined ? ` in ${r.delay} ms` : ''}${r.waitingFor ? ` until ${r.waitingFor}` : ''}${r.shared ? ` as ${r.shared}` : ''}${r.error ? `: ${r.error.message}` : ''}`)
+}
+
 /** A number option as given, bounded to what a timer can wait; its default when it is not a usable number. */
 const num = (value: unknown, fallback: number, least = 0) => (typeof value === 'number' && value >= least ? Math.min(value, MAX_TIMER) : fallback)
 
@@ -361,7 +377,10 @@ export function resolveOptions(url: string | string[], options: SubscribeOptions
     const fallback = DEFAULTS[key as keyof typeof DEFAULTS]
     o[key] = typeof fallback === 'number' ? num(o[key], fallback, +POSITIVE.includes(key)) : (o[key] ?? fallback)
   }
-  if (__DEV__) check(options, o)
+  if (__DEV__) {
+    check(options, o)
+    if (options.debug && !options.log) o.log = readably
+  }
   // An id that cannot travel in a header or a URL is no resume point.
   else if (/[\0\r\n]/.test(o.lastEventId as string)) o.lastEventId = ''
   const statuses: Record<string, unknown> = (o.statuses = {})

@@ -34,7 +34,7 @@ const idOf = (value: object): number => {
  * identity; across tabs (`tabs`) by their source, the same in every tab of one app.
  */
 export function shareKey(resolved: Resolved, options: SubscribeOptions, tabs = false): string {
-  const { decode, signal, onMessage, onError, onStateChange, bufferSize, lastEventId, share, env, log, ...rest } = options
+  const { decode, signal, onMessage, onError, onStateChange, bufferSize, lastEventId, share, env, log, debug, ...rest } = options
   return JSON.stringify([resolved.nodes, resolved.order, tabs ? 0 : env ? idOf(env) : 0, tabs ? 0 : log ? idOf(log) : 0, rest], (_, value: unknown) =>
     typeof value === 'function' ? (tabs ? String(value) : `f${idOf(value)}`) : value,
   )

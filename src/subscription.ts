@@ -29,6 +29,14 @@ export interface ListenerOptions {
   signal?: AbortSignal
 }
 
+// `Symbol.dispose` for TypeScript setups whose lib lacks it (declared as lib.esnext.disposable and
+// @types/node declare it, so that the declarations merge).
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol
+  }
+}
+
 /** Call it to remove the listener; safe to call more than once. */
 export type Unbind = () => void
 
@@ -44,6 +52,8 @@ export interface Subscription<M extends EventMap = Record<string, string>> exten
   reconnect(): void
   /** Every server event, as a union on `type`; ends when the subscription closes. */
   [Symbol.asyncIterator](): AsyncIterableIterator<EventOf<M>>
+  /** `close()`, for `using sub = subscribe(…)` (where the runtime has `Symbol.dispose`). */
+  [Symbol.dispose](): void
   readonly state: State
   /** The transport in use or being tried. */
   readonly transport: TransportName | undefined
@@ -74,6 +84,9 @@ function call(listener: Listener | undefined, value: unknown): void {
   }
 }
 
+/** Development: this many live subscriptions to one endpoint in a page are told in the console. */
+const PILED = 5
+
 /**
  * A `subscribe` that knows only the transports given, so a bundler leaves the others out.
  * `subscribe` from `subwire` is `createSubscribe({ websocket, eventsource, longpoll, poll })`.
@@ -84,12 +97,21 @@ function call(listener: Listener | undefined, value: unknown): void {
  */
 export function createSubscribe(implementations: Transports, plugins: Plugins = {}): Subscribe {
   const registry: Registry = new Map()
+  // Development: live subscriptions per endpoint, to tell of a component that never closes its own.
+  const live = new Map<string, number>()
   return function subscribe(url: string | string[], options: SubscribeOptions = {}): Subscription<EventMap> {
     const resolved = resolveOptions(url, options, implementations)
+    if (__DEV__ && !resolved.signal?.aborted) {
+      const n = (live.get(resolved.endpoint) ?? 0) + 1
+      live.set(resolved.endpoint, n)
+      if (n === PILED) console.warn(`subwire: ${n} live subscriptions to ${resolved.endpoint} in this page: is one made again and again (a component's effect) without close()? Each delivers every event to its listeners.`)
+    }
     const { decoder, bufferSize, signal, onMessage, onError, onStateChange } = resolved
     const listeners = new Map<string, Listener[]>()
     const feeds = new Set<Feed<SubwireEvent<unknown>>>()
     let closed = !!signal?.aborted
+    // Development: an error nobody heard was told in the console.
+    let warned = false
     // Set once the last 'closed' change was told: from then on() adds nothing.
     let told = false
     let connection: Connection | undefined
@@ -118,6 +140,10 @@ export function createSubscribe(implementations: Transports, plugins: Plugins = 
     function emitError(error: SubwireError): void {
       call(onError, error)
       if (!closed) emit('error', error)
+      if (__DEV__ && !warned && !onError && !listeners.has('error')) {
+        warned = true
+        console.warn(`subwire: ${error.message}\n(nobody listens for errors: add sub.on('error', …) or onError. Said once per subscription, in the development build.)`)
+      }
     }
 
     /** No event consumer is left: nothing would ever see an event again. */
@@ -166,6 +192,10 @@ export function createSubscribe(implementations: Transports, plugins: Plugins = 
     function end(error: SubwireError | undefined, change?: StateChange): void {
       if (closed) return
       closed = true
+      if (__DEV__) {
+        live.set(resolved.endpoint, live.get(resolved.endpoint)! - 1)
+        if (error && !onError && !onStateChange && !listeners.has('error') && !listeners.has('state') && !feeds.size) console.warn(`subwire: closed for good: ${error.message}`)
+      }
       signal?.removeEventListener('abort', close)
       connection?.detach(listener)
       for (const feed of feeds) feed.end(error, !error)
@@ -228,7 +258,7 @@ export function createSubscribe(implementations: Transports, plugins: Plugins = 
       }
     }
 
-    const subscription: Subscription<EventMap> = {
+    const subscription: Omit<Subscription<EventMap>, typeof Symbol.dispose> = {
       on: on as Subscription<EventMap>['on'],
       close,
       reconnect() {
@@ -256,6 +286,6 @@ export function createSubscribe(implementations: Transports, plugins: Plugins = 
     }
     const dispose = (Symbol as { dispose?: symbol }).dispose
     if (dispose) (subscription as unknown as Record<symbol, () => void>)[dispose] = close
-    return subscription
+    return subscription as Subscription<EventMap>
   }
 }

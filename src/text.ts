@@ -57,6 +57,8 @@ const TEXTS = {
   'parse-failed': (cause: unknown) => `parse rejected it: ${cause}`,
   'empty-frame': () => 'frame dropped: it holds no event, id or heartbeat',
   config: (message: string) => `subscribe(): ${message}`,
+  'mixed-content': (name: string, url: string) =>
+    `subscribe(): ${name} "${url}" is plain http:/ws: on an https: page: the browser blocks it as mixed content before any request leaves (it would look like a network or CORS error). Use https:/wss:`,
   'bad-url': (name: string, url: unknown, paged: boolean) =>
     `subscribe(): ${name} "${url}" is ${paged || !/^[\\/.]/.test(String(url)) ? 'not an http(s): or ws(s): URL: pass one such as https://example.com/events or /events' : 'relative and there is no page to resolve it against (server-side rendering?): subscribe in the browser only (e.g. in useEffect or onMounted), or pass an absolute URL'}`,
 }

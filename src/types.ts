@@ -229,4 +229,6 @@ export interface LogRecord {
   readonly waitingFor?: StateChange['waitingFor']
   /** How this tab takes part in a shared connection (`share`). */
   readonly shared?: StateChange['shared']
+  /** `connect`: the transport is the one remembered for this endpoint (from an earlier page load, or this one). */
+  readonly remembered?: boolean | undefined
 }

@@ -1,9 +1,10 @@
 // The lifecycle's edges: close() from inside every callback in every state, and each of the ways
 // the state machine used to break its promises (backoff resets, hints, liveness, probes, iterators).
-import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ConnectionError, HttpError, ProtocolError, SubwireError, TimeoutError, type StateChange, type SubwireEvent } from '../../src/index'
 import { tick, URL_, world, type World } from '../fixtures/fake'
 import { DEV, expectSaid } from '../fixtures/said'
+import { say } from '../../src/text'
 
 let w: World
 
@@ -762,6 +763,29 @@ describe('configuration errors are thrown at once, naming the fix', () => {
     expectSaid(thrown, 'bad-url', /relative and there is no page.*subscribe in the browser only/)
   })
 
+  it('a plain http:/ws: URL on an https: page (mixed content, which the browser blocks), in both builds; loopback allowed', () => {
+    const page = { location: 'https://app.example.com/' }
+    const thrown: unknown[] = []
+    for (const [url, urls] of [
+      ['http://push.example.com/events', undefined],
+      ['https://push.example.com/events', { websocket: 'ws://push.example.com/ws' }],
+    ] as const) {
+      try {
+        w.subscribe(url, w.options({ env: page, ...(urls && { urls }) }))
+      } catch (error) {
+        thrown.push(error)
+      }
+    }
+    expect(thrown).toHaveLength(2)
+    for (const error of thrown) {
+      expect((error as SubwireError).kind).toBe('config')
+      expectSaid(error, 'mixed-content', /blocks it as mixed content.*https:\/wss:/)
+    }
+    for (const url of ['http://localhost:8080/events', 'http://127.0.0.1/events', 'ws://[::1]/events', 'https://push.example.com/events']) {
+      w.subscribe(url, w.options({ env: page })).close()
+    }
+  })
+
   it('a ws:// URL given to an HTTP transport (development: thrown; production: nothing can run); alone it means WebSocket only', async () => {
     if (DEV) expect(() => w.subscribe('ws://localhost/events', w.options({ transports: ['eventsource'] }))).toThrowError(/eventsource transport needs an http\(s\): URL/)
     else {
@@ -802,6 +826,55 @@ describe('configuration errors are thrown at once, naming the fix', () => {
     await tick()
     await tick(1000)
     expect(w.last().closed).toBe(false)
+    sub.close()
+  })
+})
+
+describe('the development build speaks up; the production build stays quiet', () => {
+  const console_ = () => ({ warn: vi.spyOn(console, 'warn').mockImplementation(() => {}), debug: vi.spyOn(console, 'debug').mockImplementation(() => {}) })
+  afterEach(() => vi.restoreAllMocks())
+
+  it('an error nobody listens for is told in the console once per subscription; with a listener, never', async () => {
+    const { warn } = console_()
+    const unheard = w.subscribe(URL_, w.options({ transports: ['eventsource'] }))
+    const heard = w.subscribe(URL_, w.options({ transports: ['eventsource'], onError: () => {} }))
+    await tick()
+    for (let i = 0; i < 3; i++) {
+      for (const c of w.open()) c.sink.close(new ConnectionError(say('network'), 'eventsource'))
+      await tick(60_000)
+    }
+    const told = warn.mock.calls.map((args) => String(args[0]))
+    expect(told).toHaveLength(DEV ? 1 : 0)
+    if (DEV) expect(told[0]).toMatch(/^subwire: .*network[\s\S]*nobody listens for errors/)
+    unheard.close()
+    heard.close()
+  })
+
+  it('a fatal close nobody hears is told; a fifth live subscription to one endpoint is told (a component that never closes its own)', async () => {
+    const { warn } = console_()
+    const piled = Array.from({ length: 5 }, () => w.subscribe(URL_, w.options({ transports: ['eventsource'], onError: () => {} })))
+    const fatal = w.subscribe('http://localhost/other', w.options({ transports: ['eventsource'], onError: () => {} }))
+    const silent = w.subscribe('http://localhost/gone', w.options({ transports: ['eventsource'] }))
+    await tick()
+    w.last('eventsource').sink.close(new HttpError(204, 'eventsource'))
+    await tick()
+    expect(silent.state).toBe('closed')
+    const told = warn.mock.calls.map((args) => String(args[0]))
+    if (DEV) {
+      expect(told.filter((t) => /5 live subscriptions to http:\/\/localhost\/events/.test(t))).toHaveLength(1)
+      expect(told.filter((t) => /closed for good: .*204/.test(t))).toHaveLength(1)
+    } else expect(told).toEqual([])
+    for (const sub of [...piled, fatal]) sub.close()
+  })
+
+  it('debug: true logs every decision as one readable line, and says when the transport came from memory', async () => {
+    const { debug } = console_()
+    w.storage.setItem(`subwire:${URL_}`, `longpoll ${Date.now() + 60_000}`)
+    const sub = w.subscribe(URL_, w.options({ debug: true }))
+    await tick()
+    const lines = debug.mock.calls.map((args) => String(args[0]))
+    if (DEV) expect(lines[0]).toBe('subwire: connect longpoll (the transport remembered for this endpoint)')
+    else expect(lines).toEqual([])
     sub.close()
   })
 })

@@ -455,6 +455,18 @@ describe('delivery', () => {
     sub.close()
   })
 
+  it('settles several pending next() calls, in the order they were made, then done for each after close', async () => {
+    server.use(http.get(URL_, () => openStream(['data: 1\n\n', 'data: 2\n\n'])))
+    const sub = subscribe(URL_, { ...quick, transports: ['eventsource'] })
+    const iterator = sub[Symbol.asyncIterator]()
+    const pending = [iterator.next(), iterator.next(), iterator.next()]
+    const [first, second] = await Promise.all(pending.slice(0, 2))
+    expect([first!.value?.data, second!.value?.data]).toEqual(['1', '2'])
+    sub.close()
+    expect(await pending[2]).toEqual({ done: true, value: undefined })
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
   it('closes when its AbortSignal aborts', async () => {
     server.use(http.get(URL_, () => new Promise(() => {})))
     const controller = new AbortController()

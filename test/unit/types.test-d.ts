@@ -69,3 +69,10 @@ describe('public types', () => {
     subscribe('/events', { decode: 'xml' })
   })
 })
+
+describe('Symbol.dispose', () => {
+  it('a subscription is disposable (`using sub = subscribe(…)`), whatever the lib', () => {
+    const sub = subscribe('/events')
+    expectTypeOf(sub[Symbol.dispose]).toEqualTypeOf<() => void>()
+  })
+})
