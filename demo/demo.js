@@ -32,7 +32,10 @@
     if (sub) sub.close()
     var choice = $('transports').value
     sub = Subwire.subscribe('/events', {
-      decode: 'json',
+      // Prices, notices and tokens are JSON; the plain `message` ticks are text.
+      decode: function (data, type) { return type === 'message' ? data : JSON.parse(data) },
+      // Every event of every type (the plain `message` ticks too) counts towards missing/duplicated.
+      onMessage: track,
       transports: choice ? [choice] : undefined,
       // A new choice of transport carries on from the last event seen, as a drop would.
       lastEventId: expected ? String(expected - 1) : undefined,
@@ -50,7 +53,6 @@
       },
     })
     sub.on('token', function (event) {
-      track(event)
       if (!answer) {
         answer = document.createElement('p')
         $('answers').insertBefore(answer, $('answers').firstChild)
@@ -60,11 +62,9 @@
       if (event.data.end) answer = undefined
     })
     sub.on('price', function (event) {
-      track(event)
       $('price').textContent = event.data.symbol + ' ' + event.data.price.toFixed(2)
     })
     sub.on('notice', function (event) {
-      track(event)
       item($('notices'), event.data.text + ' (#' + event.lastEventId + ')', 20)
     })
     sub.on('state', function (change) {

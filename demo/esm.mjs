@@ -1,6 +1,7 @@
 import { subscribe } from '/dist/subwire.mjs'
 
-const sub = subscribe('/events', { decode: 'json' })
+// Prices, notices and tokens are JSON; the plain `message` ticks are text.
+const sub = subscribe('/events', { decode: (data, type) => (type === 'message' ? data : JSON.parse(data)) })
 const log = document.getElementById('log')
 for await (const event of sub) {
   document.getElementById('transport').textContent = event.transport

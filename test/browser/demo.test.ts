@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
 import { launchBrowser, openPage, startServer, type TestServer } from './harness'
+// @ts-expect-error -- plain ESM module without declarations
+import { DEMO } from '../../demo/server.mjs'
 
 let browser: Browser
 let server: TestServer & { generate(o: { intervalMs: number; kinds: string[] }): void }
@@ -69,3 +71,20 @@ for (const transport of ['longpoll', 'poll']) {
     await page.close()
   })
 }
+
+it("what `npm run demo` shows (its own server settings and stream, plain `message` ticks included): missing / duplicated 0 / 0 after 15 s", async () => {
+  const demo = (await startServer(DEMO.server)) as typeof server
+  demo.generate(DEMO.generate)
+  try {
+    const { page, errors } = await openPage(browser, `${demo.origin}/demo/index.html`)
+    await new Promise((r) => setTimeout(r, 15_000))
+    const seen = Number(await page.textContent('#last-id'))
+    console.log(`[demo] defaults: last id ${seen} after 15 s, missing / duplicated ${await page.textContent('#gaps')}`)
+    expect(seen).toBeGreaterThan(50)
+    expect(await page.textContent('#gaps')).toBe('0 / 0')
+    expect(errors).toEqual([])
+    await page.close()
+  } finally {
+    await demo.close()
+  }
+}, 40_000)
