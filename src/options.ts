@@ -211,12 +211,13 @@ export interface SubscribeOptions {
   redirect?: 'follow' | 'same-origin' | 'error'
   /**
    * Share one connection between subscriptions to the same endpoint with the same connection
-   * options: `'page'` (in this page), `'tabs'` (also across this origin's tabs), `'auto'` (across
-   * tabs when no `headers`/`query` is given or `shareKey` is set, else in this page), `false`.
+   * options: `'page'` (in this page), `'auto'` and `'tabs'` (also across this origin's tabs, with
+   * the `subwire/tabs` add-on, when every option that reaches the server is plain data or a
+   * `shareKey` is set: see docs/sharing.md), `false`.
    * @default 'auto'
    */
   share?: 'auto' | 'page' | 'tabs' | false
-  /** Only connections with the same key are shared across tabs, e.g. the signed-in user's id. */
+  /** Only connections with the same key are shared across tabs, e.g. the signed-in user's id; it vouches for function-valued options. */
   shareKey?: string
   /** Called with a record of every decision subwire takes (attempts, fallbacks, probes, delays). */
   log?: (record: LogRecord) => void

@@ -1,8 +1,9 @@
 // Which connection a subscription uses. Subscriptions to the same endpoint with the same
 // connection options share one connection in a page (reference-counted: it closes a short grace
 // period after the last one leaves, so a component that remounts does not reconnect), and across
-// the tabs of an origin when sharing across tabs is on (tabs.ts). Options that only concern one
-// subscription (decode, listeners, signal, bufferSize, log) do not count.
+// the tabs of an origin when sharing across tabs is on (tabs.ts) and the options allow it by rule
+// (plain data, or a shareKey). Options that only concern one subscription (decode, listeners,
+// signal, bufferSize, log) do not count.
 import { createConnection, type Connection, type Negotiation, type Transports } from './connection'
 import type { Tabs } from './tabs'
 import type { Resolved, SubscribeOptions } from './options'
@@ -29,15 +30,27 @@ const idOf = (value: object): number => {
   return id
 }
 
+/** The version of the protocol tabs speak; in every channel and lock name, so two app versions never mix. */
+const PROTOCOL = 2
+
 /**
- * What decides whether two subscriptions can share a connection. In a page functions compare by
- * identity; across tabs (`tabs`) by their source, the same in every tab of one app.
+ * What decides whether two subscriptions can share a connection: every option that changes what
+ * goes over the wire (`share` included), not those that concern one subscription alone (decode,
+ * listeners, signal, bufferSize, lastEventId, log, debug). In a page functions and other objects
+ * (FormData, Blob) compare by identity. Across tabs (`tabs`) by rule: only when all of it is plain
+ * data (a function may hold credentials another tab does not have, and its source says nothing of
+ * what it returns), or when the app names the scope with `shareKey` (the signed-in user's id);
+ * else `undefined`: not across tabs.
  */
-export function shareKey(resolved: Resolved, options: SubscribeOptions, tabs = false): string {
-  const { decode, signal, onMessage, onError, onStateChange, bufferSize, lastEventId, share, env, log, debug, ...rest } = options
-  return JSON.stringify([resolved.nodes, resolved.order, tabs ? 0 : env ? idOf(env) : 0, tabs ? 0 : log ? idOf(log) : 0, rest], (_, value: unknown) =>
-    typeof value === 'function' ? (tabs ? String(value) : `f${idOf(value)}`) : value,
+export function shareKey(resolved: Resolved, options: SubscribeOptions, tabs?: true): string | undefined {
+  const { decode, signal, onMessage, onError, onStateChange, bufferSize, lastEventId, env, log, debug, share, ...rest } = options
+  let opaque = false
+  const key = JSON.stringify([resolved.nodes, resolved.order, resolved.share, tabs ? PROTOCOL : env ? idOf(env) : 0, rest], (name, value: unknown) =>
+    name && value && (typeof value === 'function' || (typeof value === 'object' && !Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype))
+      ? ((opaque = true), tabs ? 'f' : `f${idOf(value)}`)
+      : value,
   )
+  return tabs && opaque && rest.shareKey === undefined ? undefined : key
 }
 
 /**
@@ -57,17 +70,17 @@ export function connectionFor(
   const { env } = resolved
   const share = resolved.share as SubscribeOptions['share']
   if (share === false) return { connection: createConnection(resolved, implementations, 0, undefined, negotiation), shared: false }
-  const key = shareKey(resolved, options)
+  const key = shareKey(resolved, options)!
   const existing = registry.get(key)
   // A subscription that asks for its own resume point gets its own connection, unless the shared
   // one is exactly there.
   if (existing && (!resolved.lastEventId || resolved.lastEventId === existing.lastEventId)) return { connection: existing, shared: true }
   if (existing) return { connection: createConnection(resolved, implementations, 0, undefined, negotiation), shared: false }
   const unregister = () => registry.get(key) === connection && registry.delete(key)
-  const acrossTabs = tabs && (share === 'tabs' || (share === 'auto' && (options.shareKey !== undefined || (options.headers === undefined && options.query === undefined)))) && env.locks && env.BroadcastChannel
-  const connection: Connection = acrossTabs
+  const tabKey = tabs && share !== 'page' && env.locks && env.BroadcastChannel && shareKey(resolved, options, true)
+  const connection: Connection = tabKey
     ? tabs(
-        `subwire:${new URL(resolved.nodes[0]!).origin}:${shareKey(resolved, options, true)}`,
+        `subwire:${new URL(resolved.nodes[0]!).origin}:${tabKey}`,
         resolved,
         (lastEventId) => createConnection({ ...resolved, lastEventId }, implementations, 0, undefined, negotiation),
         GRACE,

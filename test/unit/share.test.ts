@@ -231,3 +231,47 @@ describe('across tabs', () => {
     for (const s of subs) s.close()
   })
 })
+
+describe('what may be shared is decided by rule', () => {
+  /** How many connections the tabs opened, each subscribing with its own options. */
+  async function connectionsFor(...options: Array<Record<string, unknown>>): Promise<number> {
+    const { tabs: list } = tabs(options.length)
+    const subs = list.map((t, i) => t.subscribe(URL_, shared(t, options[i])))
+    await tick()
+    const n = list.reduce((sum, t) => sum + t.open().length, 0)
+    for (const sub of subs) sub.close()
+    await tick(2000)
+    return n
+  }
+
+  it('across tabs, function-valued options that reach the server never share, even with the same source text (two users of one app)', async () => {
+    const tokenOf = (user: string) => () => ({ token: user })
+    expect(await connectionsFor({ query: tokenOf('alice') }, { query: tokenOf('bob') })).toBe(2)
+    const greet = (user: string) => () => JSON.stringify({ hello: user })
+    expect(await connectionsFor({ handshake: greet('alice'), transports: ['websocket'] }, { handshake: greet('bob'), transports: ['websocket'] })).toBe(2)
+    expect(await connectionsFor({ parse: (t: string) => ({ data: t }) }, { parse: (t: string) => ({ data: t }) })).toBe(2)
+  })
+
+  it('across tabs, plain data shares when it is the same (headers given as values included) and only then', async () => {
+    expect(await connectionsFor({ headers: { authorization: 'Bearer a' } }, { headers: { authorization: 'Bearer a' } })).toBe(1)
+    expect(await connectionsFor({ headers: { authorization: 'Bearer a' } }, { headers: { authorization: 'Bearer b' } })).toBe(2)
+    expect(await connectionsFor({ query: { room: '1' } }, { query: { room: '2' } })).toBe(2)
+  })
+
+  it('across tabs, a shareKey vouches for functions: the same key shares, another does not', async () => {
+    const query = () => ({ token: 't' })
+    expect(await connectionsFor({ query, shareKey: 'user-7' }, { query, shareKey: 'user-7' })).toBe(1)
+    expect(await connectionsFor({ query, shareKey: 'user-7' }, { query, shareKey: 'user-8' })).toBe(2)
+  })
+
+  it("in a page: share itself is part of the key, log is not", async () => {
+    const w = world()
+    const a = w.subscribe(URL_, shared(w, { log: () => {} }))
+    const b = w.subscribe(URL_, shared(w, { log: () => {} }))
+    const c = w.subscribe(URL_, shared(w, { share: 'page' }))
+    await tick()
+    expect(w.connections).toHaveLength(2)
+    for (const sub of [a, b, c]) sub.close()
+  })
+})
+
