@@ -19,15 +19,63 @@ import type { OpenInfo, ResetInfo, State, StateChange, TransportName } from './t
 const RING = 1000
 
 type Relayed =
-  | { t: 'event'; n: number; m: EventSourceMessage; tr: TransportName }
-  | { t: 'state'; c: StateChange }
+  | { t: 'event'; n: number; m: EventSourceMessage; tr: TransportName; r?: true }
+  | { t: 'state'; c: StateChange; n?: number; to?: string }
   | { t: 'error'; e: SubwireError }
-  | { t: 'open'; i: OpenInfo }
+  | { t: 'open'; i: OpenInfo; to?: string }
   | { t: 'reset'; i: ResetInfo }
   | { t: 'hello'; n: number }
-type Asked = { t: 'join' } | { t: 'need'; n: number } | { t: 'reconnect' } | { t: 'listen'; type: string }
+type Asked = { t: 'join'; id: string } | { t: 'need'; n: number } | { t: 'reconnect' } | { t: 'listen'; type: string }
 
 const CLASSES: Record<string, typeof SubwireError> = { http: HttpError, connection: ConnectionError, timeout: TimeoutError, protocol: ProtocolError, decode: DecodeError } as never
+
+const STATES = ['connecting', 'open', 'reconnecting', 'closed']
+const TRANSPORTS = ['websocket', 'eventsource', 'longpoll', 'poll']
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
+const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max
+const isTransport = (v: unknown) => v === undefined || TRANSPORTS.includes(v as string)
+const isError = (e: unknown) => isObject(e) && isText(e.kind, 64) && isText(e.message, 65536) && isTransport(e.transport)
+
+/**
+ * Whether a message from another tab has the shape, types and bounds of the protocol: anything on
+ * the channel may come from another version of the app, or from script that posts to it.
+ */
+function valid(data: unknown, options: Resolved): data is Relayed | Asked {
+  if (!isObject(data) || !(data.to === undefined || isText(data.to, 64))) return false
+  switch (data.t) {
+    case 'event': {
+      const m = data.m
+      return (
+        isCount(data.n) &&
+        isTransport(data.tr) &&
+        isObject(m) &&
+        isText(m.type, 1024) &&
+        isText(m.data, options.maxEventSize) &&
+        isText(m.lastEventId, options.maxIdLength) &&
+        (m.id === undefined || isText(m.id, options.maxIdLength))
+      )
+    }
+    case 'state': {
+      const c = data.c
+      return isObject(c) && STATES.includes(c.state as string) && isTransport(c.transport) && isCount(c.attempt) && (c.error === undefined || isError(c.error)) && (data.n === undefined || isCount(data.n))
+    }
+    case 'error':
+      return isError(data.e)
+    case 'open':
+    case 'reset':
+      return isObject(data.i) && isTransport(data.i.transport)
+    case 'hello':
+    case 'need':
+      return isCount(data.n)
+    case 'listen':
+      return isText(data.type, 1024)
+    case 'join':
+      return isText(data.id, 64)
+    default:
+      return data.t === 'reconnect'
+  }
+}
 
 /** An error as fields that cross a BroadcastChannel, and back as an instance of its class. */
 const flatten = (e: SubwireError | undefined) => e && { ...e, name: e.name, message: e.message }
@@ -65,6 +113,14 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   let graceTimer: unknown
   // What this tab knows of the shared connection.
   let seq = 0
+  // The event whose gap this tab last asked the leader to fill; messages from other tabs it dropped.
+  let asked = -1
+  let dropped = 0
+  // A follower starts where the leader's numbering is when it joins (the leader's answer, or a new
+  // leader's hello): what was relayed before that is not this tab's to deliver.
+  let synced = false
+  // This tab's name on the channel, for answers addressed to it.
+  const me = String(env.random()).slice(2, 12)
   const ring: Array<Extract<Relayed, { t: 'event' }>> = []
   let state: State = 'connecting'
   let transport: TransportName | undefined
@@ -86,9 +142,17 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     }
   }
 
-  function deliver(event: Extract<Relayed, { t: 'event' }>): void {
+  function deliver(event: Extract<Relayed, { t: 'event' }>, relayed = false): void {
     // Numbers seen already are doubles (a new leader replays what the old one relayed).
     if (event.n <= seq) return
+    // A gap in live relaying (this tab was busy, paused or frozen, or the number is not the
+    // leader's): ask for what is missing (once per such event); the leader's ring answers in
+    // order (`r`), and where its ring no longer holds the start, its answer starts there.
+    if (relayed && event.n > seq + 1 && !event.r) {
+      if (asked !== event.n) post({ t: 'need', n: seq })
+      asked = event.n
+      return
+    }
     seq = event.n
     if (ring.push(event) > RING) ring.shift()
     lastEventId = event.m.lastEventId
@@ -129,24 +193,33 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     },
   }
 
-  channel.onmessage = ({ data }: MessageEvent<Relayed | Asked>) => {
+  channel.onmessage = ({ data }: MessageEvent<unknown>) => {
     if (closed) return
+    // Dropped and counted, never thrown: the shape, types and bounds of the protocol, or nothing.
+    if (!valid(data, options)) {
+      dropped++
+      return options.log?.({ type: 'share', shared: role, dropped })
+    }
     if (role === 'leader') {
+      // The answer to a joiner is addressed to it: the other tabs heard `open` already.
       if (data.t === 'join') {
-        post({ t: 'state', c: { state, transport, attempt, waitingFor } })
-        if (state === 'open') post({ t: 'open', i: { transport: transport! } })
-      } else if (data.t === 'need') for (const event of ring) event.n > data.n && post(event)
+        post({ t: 'state', c: { state, transport, attempt, waitingFor }, n: seq, to: data.id })
+        if (state === 'open') post({ t: 'open', i: { transport: transport! }, to: data.id })
+      } else if (data.t === 'need') for (const event of ring) event.n > data.n && post({ ...event, r: true })
       else if (data.t === 'reconnect') connection?.reconnect()
       else if (data.t === 'listen') connection?.listen(data.type)
       return
     }
-    if (data.t === 'event') deliver(data)
+    if ('to' in data && data.to !== me) return
+    if ((data.t === 'state' || data.t === 'hello') && data.n !== undefined && !synced) {
+      synced = true
+      seq = Math.max(seq, data.n)
+    } else if (data.t === 'hello' && data.n > seq) post({ t: 'need', n: seq })
+    if (data.t === 'event') synced && deliver(data, true)
     else if (data.t === 'state') mirror({ ...data.c, error: revive(data.c.error) })
     else if (data.t === 'error') each((l) => l.error(revive(data.e)!))
     else if (data.t === 'open') each((l) => l.open(data.i))
     else if (data.t === 'reset') each((l) => l.reset(data.i))
-    // A new leader: ask for what it has and this tab missed.
-    else if (data.t === 'hello' && data.n > seq) post({ t: 'need', n: seq })
   }
 
   /** Queue for the lock; holding it makes this tab the leader until it gives the lock back. */
@@ -165,6 +238,7 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
 
   function lead(): void {
     role = 'leader'
+    synced = true
     connection = open(lastEventId)
     connection.attach(relay)
     for (const type of types) connection.listen(type)
@@ -212,7 +286,7 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   function start(): void {
     if (closed) return
     for (const type of ['freeze', 'resume', 'pagehide', 'pageshow']) page?.addEventListener(type, onPage)
-    post({ t: 'join' })
+    post({ t: 'join', id: me })
     queue()
   }
 

@@ -229,6 +229,8 @@ export interface LogRecord {
   readonly waitingFor?: StateChange['waitingFor']
   /** How this tab takes part in a shared connection (`share`). */
   readonly shared?: StateChange['shared']
+  /** `share`: messages from other tabs dropped so far for not following the protocol (shape, types, bounds). */
+  readonly dropped?: number | undefined
   /** `connect`: the transport is the one remembered for this endpoint (from an earlier page load, or this one). */
   readonly remembered?: boolean | undefined
 }

@@ -275,3 +275,100 @@ describe('what may be shared is decided by rule', () => {
   })
 })
 
+describe('the tabs protocol: every message checked, gaps asked for, joiners start at the live position', () => {
+  /** Three tabs subscribed (tab 0 leads), the channel's name, and a stray poster on it. */
+  async function group(log?: (r: { dropped?: number | undefined }) => void) {
+    const all = tabs(3)
+    const [t0, t1, t2] = all.tabs as [World, World, World]
+    const subs = [t0, t1].map((t, i) => t.subscribe(URL_, shared(t, i === 1 && log ? { log } : {})))
+    const seen = subs.map(record)
+    await tick()
+    t0.connections[0]!.sink.open()
+    const name = [...all.bus.channels][0]!.name
+    const stray = new (all.bus.forTab(9))(name)
+    return { ...all, t0, t1, t2, subs, seen, stray }
+  }
+
+  it('a message that does not follow the protocol is dropped and counted, never thrown; delivery goes on', async () => {
+    const drops: number[] = []
+    const { t0, subs, seen, stray } = await group((r) => r.dropped && drops.push(r.dropped))
+    send(t0, 2)
+    await tick()
+    const hostile = [
+      null,
+      42,
+      'event',
+      {},
+      { t: 'nope' },
+      { t: 'event' },
+      { t: 'event', n: '3', m: { type: 'message', data: 'x', lastEventId: '3' }, tr: 'eventsource' },
+      { t: 'event', n: 3, m: { type: 'message', data: 'x'.repeat(8388609), lastEventId: '3' }, tr: 'eventsource' },
+      { t: 'event', n: 3, m: { type: 'message', data: 'x', lastEventId: '3' }, tr: 'carrier-pigeon' },
+      { t: 'event', n: -1, m: null, tr: 'eventsource' },
+      { t: 'state', c: null },
+      { t: 'state', c: { state: 'exploded', attempt: 0 } },
+      { t: 'error', e: { kind: 7 } },
+      { t: 'need', n: Infinity },
+      { t: 'hello', n: 1.5 },
+      { t: 'listen', type: { toString: null } },
+    ]
+    for (const message of hostile) stray.postMessage(message)
+    await tick()
+    send(t0, 2, 3)
+    await tick()
+    for (const r of seen) expect(r.events).toEqual(['e1#1@1/eventsource', 'e2#2@2/eventsource', 'e3#3@3/eventsource', 'e4#4@4/eventsource'])
+    expect(drops.at(-1)).toBe(hostile.length)
+    for (const sub of subs) sub.close()
+  })
+
+  it('an event whose number leaves a gap is not taken as the new position: the follower asks the leader, and gets every event once, in order', async () => {
+    const { t0, subs, seen, stray, bus } = await group()
+    send(t0, 2)
+    await tick()
+    // A forged number far ahead.
+    stray.postMessage({ t: 'event', n: 99, m: { type: 'message', data: 'forged', id: '99', lastEventId: '99' }, tr: 'eventsource' })
+    await tick()
+    // A follower that misses relayed events (a busy tab): it asks for them when the next one shows the gap.
+    bus.blocked.add(1)
+    send(t0, 3, 3)
+    await tick()
+    bus.blocked.delete(1)
+    send(t0, 1, 6)
+    await tick()
+    const expected = [1, 2, 3, 4, 5, 6].map((k) => `e${k}#${k}@${k}/eventsource`)
+    expect(seen[0]!.events).toEqual(expected)
+    expect(seen[1]!.events).toEqual(expected)
+    for (const sub of subs) sub.close()
+  })
+
+  it("the leader's answer to a joiner (state, open) goes to the joiner only: the other tabs do not hear open again", async () => {
+    const { t0, t1, t2, subs } = await group()
+    t1.env.random = () => 0.25
+    t2.env.random = () => 0.75
+    send(t0, 1)
+    await tick()
+    const opens: string[] = []
+    subs[1]!.on('open', () => opens.push('t1'))
+    const late = t2.subscribe(URL_, shared(t2))
+    late.on('open', () => opens.push('t2'))
+    await tick()
+    expect(opens).toEqual(['t2'])
+    expect(late.state).toBe('open')
+    for (const sub of [...subs, late]) sub.close()
+  })
+
+  it('a tab that joins a channel with history starts at the live position: no old event delivered as new', async () => {
+    const { t0, t2, subs, seen } = await group()
+    send(t0, 5)
+    await tick()
+    const late = t2.subscribe(URL_, shared(t2))
+    const seenLate = record(late)
+    await tick()
+    send(t0, 2, 6)
+    await tick()
+    expect(seenLate.events).toEqual(['e6#6@6/eventsource', 'e7#7@7/eventsource'])
+    expect(seen[1]!.events).toHaveLength(7)
+    for (const sub of [...subs, late]) sub.close()
+  })
+})
+
