@@ -260,6 +260,13 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   }
 
   function onPage({ type }: Event): void {
+    if (type === 'visibilitychange') {
+      // Leadership follows the group: a leader that would pause while hidden (pauseWhenHidden)
+      // hands over and queues again behind the others, so a visible tab leads; alone, it gets the
+      // lock back and pauses as it would have.
+      if (options.pauseWhenHidden && env.hidden() && role === 'leader') stepDown(), queue()
+      return
+    }
     away = type === 'freeze' || type === 'pagehide'
     if (away) stepDown()
     else queue()
@@ -277,6 +284,7 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     page?.removeEventListener('resume', onPage)
     page?.removeEventListener('pagehide', onPage)
     page?.removeEventListener('pageshow', onPage)
+    page?.removeEventListener('visibilitychange', onPage)
     onClosed()
     const all = listeners
     listeners = []
@@ -285,7 +293,7 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
 
   function start(): void {
     if (closed) return
-    for (const type of ['freeze', 'resume', 'pagehide', 'pageshow']) page?.addEventListener(type, onPage)
+    for (const type of ['freeze', 'resume', 'pagehide', 'pageshow', 'visibilitychange']) page?.addEventListener(type, onPage)
     post({ t: 'join', id: me })
     queue()
   }

@@ -372,3 +372,46 @@ describe('the tabs protocol: every message checked, gaps asked for, joiners star
   })
 })
 
+describe('leadership follows the group', () => {
+  it('a leader that pauses while hidden (pauseWhenHidden) hands over to a visible tab: the visible ones keep receiving', async () => {
+    const { tabs: [t0, t1] } = tabs(2)
+    const subs = [t0!, t1!].map((t) => t.subscribe(URL_, shared(t, { pauseWhenHidden: true })))
+    const seen = subs.map(record)
+    await tick()
+    t0!.connections[0]!.sink.open()
+    send(t0!, 2)
+    await tick()
+    t0!.hidden = true
+    t0!.fire('visibilitychange')
+    await tick()
+    // Tab 1, visible, leads now, resuming from the last id; tab 0 follows.
+    expect(t1!.open()).toHaveLength(1)
+    expect(t1!.open()[0]!.from).toBe('2')
+    expect(t0!.open()).toEqual([])
+    t1!.open()[0]!.sink.open()
+    send(t1!, 2, 3)
+    await tick()
+    const all = [1, 2, 3, 4].map((k) => `e${k}#${k}@${k}/eventsource`)
+    expect(seen[0]!.events).toEqual(all)
+    expect(seen[1]!.events).toEqual(all)
+    for (const sub of subs) sub.close()
+  })
+
+  it('alone, a hidden leader takes the lock back and pauses as it would without sharing', async () => {
+    const { tabs: [t0] } = tabs(1)
+    const sub = t0!.subscribe(URL_, shared(t0!, { pauseWhenHidden: true }))
+    await tick()
+    t0!.connections[0]!.sink.open()
+    t0!.hidden = true
+    t0!.fire('visibilitychange')
+    await tick()
+    expect(t0!.open()).toEqual([])
+    expect(sub.state).toBe('reconnecting')
+    t0!.hidden = false
+    t0!.fire('visibilitychange')
+    await tick()
+    expect(t0!.open()).toHaveLength(1)
+    sub.close()
+  })
+})
+
