@@ -25,7 +25,8 @@ export type ErrorCode = Code | ErrorKind
 
 /**
  * The base of every error subwire reports. `code` is stable (docs/errors.md explains each);
- * `retryable` says whether subwire itself goes on trying after it; `transport` names the
+ * `retryable` says whether the transport that reported it may work when tried again as it is
+ * (`false`: subwire moves on to the next transport, or closes on a fatal error); `transport` names the
  * transport it happened on, when there was one. The development build writes the whole text with
  * the likely fix into `message`; the production build the code and where it is explained.
  */

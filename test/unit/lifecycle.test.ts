@@ -878,3 +878,23 @@ describe('the development build speaks up; the production build stays quiet', ()
     sub.close()
   })
 })
+
+describe('retryable says what happens to the transport that reported the error', () => {
+  it('false (an HTML page): the next transport is tried and the subscription goes on; true (a drop after it worked): the same transport again', async () => {
+    const errors: SubwireError[] = []
+    const sub = w.subscribe(URL_, w.options({ transports: ['eventsource', 'longpoll'], onError: (e) => errors.push(e) }))
+    await tick()
+    w.last().sink.close(new ProtocolError(say('html'), 'eventsource', false))
+    await tick()
+    expect(errors.at(-1)).toMatchObject({ code: 'html', retryable: false })
+    expect(w.last().name).toBe('longpoll')
+    expect(sub.state).not.toBe('closed')
+    w.last().sink.event({ type: 'message', data: 'x', id: '1', lastEventId: '1' })
+    w.last().sink.close(new ConnectionError(say('network'), 'longpoll'))
+    await tick(2000)
+    expect(errors.at(-1)).toMatchObject({ code: 'network', retryable: true })
+    expect(w.last().name).toBe('longpoll')
+    sub.close()
+  })
+})
+
