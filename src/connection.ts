@@ -63,17 +63,21 @@ const PAGE_EVENTS = ['online', 'offline', 'visibilitychange', 'pagehide', 'pages
 const workedIn = new WeakMap<object, Set<string>>()
 const nowhere = {}
 
+/** An option that may be a provider (`headers`, `query`, `body`): its value now, or a `provider` error when it fails. */
+async function ask(provider: unknown, which: string, name: TransportName, canSendHeaders: boolean): Promise<unknown> {
+  try {
+    return typeof provider === 'function' ? await provider({ transport: name, canSendHeaders }) : provider
+  } catch (cause) {
+    throw new SubwireError('provider', say('provider', which, cause), name, true, cause)
+  }
+}
+
 /**
  * A provider's result as a record of strings (an `undefined` value is left out). The development
  * build checks header names and values, which fetch would otherwise refuse on every attempt.
  */
 async function provide(provider: unknown, headers: boolean, name: TransportName, canSendHeaders: boolean): Promise<Record<string, string>> {
-  let value: unknown
-  try {
-    value = typeof provider === 'function' ? await provider({ transport: name, canSendHeaders }) : provider
-  } catch (cause) {
-    throw new SubwireError('provider', say('provider', headers ? 'headers' : 'query', cause), name, true, cause)
-  }
+  const value = await ask(provider, headers ? 'headers' : 'query', name, canSendHeaders)
   const out: Record<string, string> = {}
   for (const key in value as object) {
     const raw = (value as Record<string, unknown>)[key]
@@ -243,13 +247,7 @@ export function createConnection(options: Resolved, implementations: Transports,
         return withParams(target, { transport: name, ...params, [options.lastEventIdParam]: (withId && state.lastEventId) || undefined })
       },
       headers: () => provide(options.headers, true, name, canSendHeaders),
-      async body() {
-        try {
-          return typeof options.body === 'function' ? await options.body({ transport: name, canSendHeaders }) : options.body
-        } catch (cause) {
-          throw new SubwireError('provider', say('provider', 'body', cause), name, true, cause)
-        }
-      },
+      body: () => ask(options.body, 'body', name, canSendHeaders) as Promise<BodyInit | undefined>,
       lastEventId: () => state.lastEventId,
       types: () => types,
     }

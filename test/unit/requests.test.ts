@@ -130,6 +130,24 @@ describe('a POST answer (oneShot by default)', () => {
     expect(requests).toBe(2)
   })
 
+  it('a body function that fails is a provider error, retried like any provider; the next attempt sends its body', async () => {
+    const bodies: string[] = []
+    server.use(http.post(URL_, async ({ request }) => (bodies.push(await request.text()), answer(TOKENS))))
+    let calls = 0
+    const sub = subscribe(URL_, {
+      ...quick,
+      body: () => {
+        if (++calls === 1) throw new Error('token service down')
+        return 'prompt'
+      },
+    })
+    const { data, errors } = watch(sub)
+    await vi.waitFor(() => expect(sub.state).toBe('closed'))
+    expect(errors.map((e) => [e.kind, e.retryable])).toEqual([['provider', true]])
+    expect(bodies).toEqual(['prompt'])
+    expect(data).toEqual(TOKENS)
+  })
+
   it('a slow first token is no reason to send the request a second time beside it (no race, no probe)', async () => {
     let requests = 0
     server.use(
