@@ -15,14 +15,16 @@ if (!existsSync('node_modules/.package-lock.json')) {
 
 if (process.argv.includes('--browser')) {
   // What the browser tests need from the system: Chromium; nginx with the nchan module and Redis
-  // for the nchan tests; Debian's python3 with aiohttp, Flask and websockets for the servers tests. Installed with apt-get when run as root; else the tests say what
-  // is missing (they never skip).
+  // for the nchan tests; Pushpin and Debian's python3 with aiohttp, Flask and websockets for the
+  // servers tests. Installed with apt-get when run as root; else the tests say what is missing
+  // (they never skip).
   const browser = process.env.CHROME_PATH ?? '/usr/bin/chromium'
   const needs = [
     [browser, 'chromium'],
     ['/usr/sbin/nginx', 'nginx'],
     ['/usr/lib/nginx/modules/ngx_nchan_module.so', 'libnginx-mod-nchan'],
     ['/usr/bin/redis-server', 'redis-server'],
+    ['/usr/bin/pushpin', 'pushpin'],
     ['/usr/lib/python3/dist-packages/aiohttp', 'python3-aiohttp'],
     ['/usr/lib/python3/dist-packages/flask', 'python3-flask'],
     ['/usr/lib/python3/dist-packages/websockets', 'python3-websockets'],

@@ -1,9 +1,10 @@
 // Servers nobody on the project wrote, in Chromium, as a new user meets them: the SSE helpers of
 // the Node and Python frameworks people use (each as its documentation shows it, with resume by
 // Last-Event-ID), plain WebSocket servers, nginx in front of a server (with its default buffering,
-// and as the troubleshooting guide configures it), and nchan with Redis across two nodes. Each
+// and as the troubleshooting guide configures it), Pushpin on every transport, and nchan with Redis
+// across two nodes. Each
 // case publishes 300 numbered messages while every connection is cut three times (or a node
-// stops), and counts: every message once, in order. Missing Python modules, nginx, nchan or Redis
+// stops), and counts: every message once, in order. Missing Python modules, nginx, Pushpin, nchan or Redis
 // fail these tests loudly (.ci/run installs them); nothing is skipped.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
@@ -14,6 +15,8 @@ import { betterSse, expressSseChannel, fastify, hono, wsOwnFormat } from '../ser
 import { startPython } from '../servers/python.mjs'
 // @ts-expect-error -- plain ESM modules without declarations
 import { startNginx } from '../servers/nginx.mjs'
+// @ts-expect-error -- plain ESM modules without declarations
+import { startPushpin } from '../servers/pushpin.mjs'
 import { startNchan, type Nchan, type NchanNode } from '../nchan/nchan.mjs'
 
 /** A server under test: where its events are, how to publish message k, how to cut every connection. */
@@ -219,6 +222,19 @@ describe('nginx in front of a server', () => {
     inOrderOnce(seen)
     expect(seen.events.at(-1)!.transport).toBe('websocket')
     await page.context().close()
+  })
+})
+
+describe('Pushpin in front of a GRIP backend', () => {
+  it.each([
+    ['default options', undefined, 'websocket'],
+    ['eventsource', ['eventsource'], 'eventsource'],
+    ['longpoll', ['longpoll'], 'longpoll'],
+    ['poll', ['poll'], 'poll'],
+  ])('%s', async (_name, only, transport) => {
+    const target = started(await startPushpin())
+    const { seen } = await delivers(target, only ? { transports: only } : {})
+    expect(seen.events.at(-1)!.transport).toBe(transport)
   })
 })
 

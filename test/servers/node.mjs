@@ -22,7 +22,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const PAGE = /^\/(dist\/[\w.-]+\.js|dist\/[\w.-]+\.mjs|test\/browser\/pages\/[\w.-]+\.(html|js|mjs))$/
 
 /** The test page and the build, or `false` when the request is the app's. */
-function page(req, res) {
+export function page(req, res) {
   const match = PAGE.exec(req.url.split('?')[0])
   if (!match) return false
   res.writeHead(200, { 'content-type': match[1].endsWith('html') ? 'text/html' : 'text/javascript', 'cache-control': 'no-store' })
@@ -31,7 +31,7 @@ function page(req, res) {
 }
 
 /** Listen on a free port; cut() destroys every open socket. */
-async function listen(server) {
+export async function listen(server) {
   const sockets = new Set()
   server.on('connection', (socket) => {
     sockets.add(socket)
