@@ -1,5 +1,5 @@
 // One config for every artifact. Per entry (subwire, subwire/core, subwire/parser,
-// subwire/presets) an ES module and a CommonJS file with matching type declarations (.d.ts and
+// subwire/presets, subwire/tabs, and the bindings subwire/react, subwire/vue, subwire/svelte) an ES module and a CommonJS file with matching type declarations (.d.ts and
 // .d.cts), each as a production build (the default) and a development build (the `development`
 // export condition: option checks, whole error texts, diagnoses); for the main entry also UMD
 // bundles for <script> tags: subwire.umd.min.js (production, minified), subwire.umd.js
@@ -32,7 +32,28 @@ const banner = '/*! subwire — MIT License */'
 const min = terser({ ecma: 2020, compress: { passes: 3, unsafe_arrows: true }, format: { comments: false } })
 
 /** entry name → source */
-const entries = { subwire: 'src/index.ts', core: 'src/core.ts', parser: 'src/parser.ts', presets: 'src/presets.ts', tabs: 'src/tabs.ts' }
+const entries = {
+  subwire: 'src/index.ts',
+  core: 'src/core.ts',
+  parser: 'src/parser.ts',
+  presets: 'src/presets.ts',
+  tabs: 'src/tabs.ts',
+  react: 'src/bindings/react.ts',
+  vue: 'src/bindings/vue.ts',
+  svelte: 'src/bindings/svelte.ts',
+}
+
+/**
+ * The bindings import subwire itself as the package (`subwire`, whichever build the app resolves:
+ * one copy of the core per app) and their framework as a peer.
+ */
+const bindings = {
+  name: 'bindings',
+  resolveId(source, importer) {
+    if (importer?.includes('/src/bindings/') && source === '../index') return { id: 'subwire', external: true }
+    if (['react', 'vue'].includes(source)) return { id: source, external: true }
+  },
+}
 
 const builds = []
 for (const [name, input] of Object.entries(entries)) {
@@ -40,7 +61,7 @@ for (const [name, input] of Object.entries(entries)) {
     const suffix = dev ? '.development' : ''
     builds.push({
       input,
-      plugins: [ts(), flag(dev)],
+      plugins: [bindings, ts(), flag(dev)],
       output: [
         { file: `dist/${name}${suffix}.mjs`, format: 'es', sourcemap: true, banner },
         { file: `dist/${name}${suffix}.cjs`, format: 'cjs', exports: 'named', sourcemap: true, banner },
@@ -63,7 +84,7 @@ export default [
   ...builds,
   ...Object.entries(entries).map(([name, input]) => ({
     input,
-    plugins: [dts()],
+    plugins: [bindings, dts()],
     output: [
       { file: `dist/${name}.d.ts`, format: 'es' },
       { file: `dist/${name}.d.cts`, format: 'es' },

@@ -33,8 +33,9 @@ const peers = [
   ['eventsource-parser', 'single', 'SSE parser'],
 ]
 
-async function bundle(contents) {
+async function bundle(contents, external = []) {
   const result = await build({
+    external,
     // Resolved from bench/: bench/node_modules first, then the root's, as version() reads them.
     stdin: { contents, resolveDir: root + 'bench', sourcefile: 'entry.js' },
     bundle: true,
@@ -65,6 +66,13 @@ if (onlyWs.includes('text/event-stream')) throw new Error('the websocket-only bu
 rows.push({ name: 'subwire/core — eventsource only', kind: 'subwire', note: 'createSubscribe({ eventsource })', ...measure(onlyEs) })
 rows.push({ name: 'subwire/core — websocket only', kind: 'subwire', note: 'createSubscribe({ websocket })', ...measure(onlyWs) })
 rows.push({ name: 'subwire/parser', kind: 'subwire', note: 'createParser', ...measure(await bundle(keepAll('../dist/parser.mjs'))) })
+// The bindings: what each adds to an app that has subwire and its framework already.
+for (const [name, framework] of [
+  ['react', 'React'],
+  ['vue', 'Vue'],
+  ['svelte', 'Svelte'],
+])
+  rows.push({ name: `subwire/${name}`, kind: 'subwire', note: `the binding alone: subwire${name === 'svelte' ? '' : ` and ${framework}`} not counted`, ...measure(await bundle(keepAll(`../dist/${name}.mjs`), ['subwire', 'react', 'vue'])) })
 for (const [name, kind, note] of peers) {
   rows.push({ name: `${name} ${version(name)}`, kind, note, ...measure(await bundle(keepAll(name))) })
 }

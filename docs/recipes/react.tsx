@@ -1,28 +1,26 @@
 'use client' // Next.js (App Router): hooks run in client components only; a server component renders this as a client island.
-// A React hook for one event type. The subscription opens in useEffect, which never runs during
-// server rendering (renderToString, Next.js, Remix): nothing opens on the server, and it closes
-// when the component unmounts or the url or type changes.
-import { useEffect, useState } from 'react'
-import { subscribe, type State, type SubscribeOptions } from 'subwire'
-
-export function useEvents<T>(url: string, type: string, options?: SubscribeOptions) {
-  const [last, setLast] = useState<T>()
-  const [state, setState] = useState<State>('connecting')
-  useEffect(() => {
-    const sub = subscribe<Record<string, T>>(url, { ...options, decode: 'json' })
-    sub.on(type, (event) => setLast(event.data))
-    sub.on('state', (change) => setState(change.state))
-    return () => sub.close()
-    // `options` is read when the subscription opens; pass a stable object (or none).
-  }, [url, type])
-  return { last, state }
-}
+// React with subwire/react: the hook opens the subscription when the component mounts (never
+// during server rendering: renderToString, Next.js, Remix) and closes it on unmount.
+import { useSubscription } from 'subwire/react'
 
 export function LatestNotice({ url }: { url: string }) {
-  const { last, state } = useEvents<{ text: string }>(url, 'notice')
+  const { value, state } = useSubscription<{ text: string }>(url, { events: 'notice', decode: 'json' })
   return (
     <p>
-      {last?.text ?? 'no notice yet'} <small>({state})</small>
+      {value?.text ?? 'no notice yet'} <small>({state})</small>
     </p>
   )
+}
+
+// A streamed answer (an LLM completion): a POST read once, to its end; `reduce` joins the tokens.
+export function Answer({ prompt }: { prompt: string }) {
+  const { value, state, error } = useSubscription('/api/complete', {
+    method: 'POST',
+    body: JSON.stringify({ prompt }),
+    headers: { 'content-type': 'application/json' },
+    initial: '',
+    reduce: (text, event) => text + event.data,
+  })
+  if (error?.code === 'cut-off') return <p>{value} (the answer was cut off)</p>
+  return <p aria-busy={state !== 'closed'}>{value}</p>
 }

@@ -1,18 +1,13 @@
-// A Vue composable for one event type. The subscription opens in onMounted, which never runs
-// during server rendering (Vue's SSR, Nuxt): nothing opens on the server, and it closes when the
-// component unmounts.
-import { onMounted, onBeforeUnmount, ref, type Ref } from 'vue'
-import { subscribe, type State, type Subscription } from 'subwire'
+// Vue with subwire/vue: the composable opens the subscription in the browser and closes it with
+// the component; nothing opens during server rendering (Vue's SSR, Nuxt). Options may be refs or
+// getters: when they change (by value), it reconnects once.
+import { defineComponent, h } from 'vue'
+import { useSubscription } from 'subwire/vue'
 
-export function useEvents<T>(url: string, type: string) {
-  const last: Ref<T | undefined> = ref()
-  const state = ref<State>('connecting')
-  let sub: Subscription<Record<string, T>> | undefined
-  onMounted(() => {
-    sub = subscribe<Record<string, T>>(url, { decode: 'json' })
-    sub.on(type, (event) => (last.value = event.data))
-    sub.on('state', (change) => (state.value = change.state))
-  })
-  onBeforeUnmount(() => sub?.close())
-  return { last, state }
-}
+export const LatestNotice = defineComponent({
+  props: { url: { type: String, required: true } },
+  setup(props) {
+    const { value, state } = useSubscription<{ text: string }>(() => props.url, { events: 'notice', decode: 'json' })
+    return () => h('p', `${value.value?.text ?? 'no notice yet'} (${state.value})`)
+  },
+})

@@ -1,4 +1,4 @@
-// Server-renders the framework recipes of docs/recipes/ in a Node process of its own, as an SSR
+// Server-renders the framework recipes of docs/recipes/ (on subwire/react, /vue, /svelte) in a Node process of its own, as an SSR
 // framework would: React's renderToString, Vue's renderToString, Svelte's render. Prints what
 // each rendered and how many network calls were made; then returns, so that the process exits
 // by itself only if nothing (no socket, no timer) is left open.
@@ -26,14 +26,8 @@ rendered.react = reactRender(createElement(LatestNotice, { url }))
 
 const { createSSRApp, h } = await import('vue')
 const { renderToString: vueRender } = await import('vue/server-renderer')
-const { useEvents } = await load('vue.mjs')
-const app = createSSRApp({
-  setup() {
-    const { last, state } = useEvents(url, 'notice')
-    return () => h('p', `${last.value?.text ?? 'no notice yet'} (${state.value})`)
-  },
-})
-rendered.vue = await vueRender(app)
+const { LatestNotice: VueNotice } = await load('vue.mjs')
+rendered.vue = await vueRender(createSSRApp({ render: () => h(VueNotice, { url }) }))
 
 const { render: svelteRender } = await import('svelte/server')
 const { default: Notice } = await load('LatestNotice.mjs')

@@ -1,5 +1,5 @@
-// The React, Vue and Svelte recipes are SSR-safe: rendered on the server they open nothing, so
-// no request reaches the events server and the rendering process exits by itself.
+// subwire/react, subwire/vue and subwire/svelte are SSR-safe: the recipes that use them, rendered on
+// the server, open nothing, so no request reaches the events server and the process exits by itself.
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -17,18 +17,18 @@ function compileRecipes(): string {
   const out = join(root, '.cache/ssr')
   rmSync(out, { recursive: true, force: true })
   mkdirSync(out, { recursive: true })
-  for (const file of ['react.tsx', 'vue.ts', 'svelte.ts']) {
+  for (const file of ['react.tsx', 'vue.ts']) {
     const { outputText } = ts.transpileModule(readFileSync(join(recipes, file), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, jsx: ts.JsxEmit.ReactJSX, verbatimModuleSyntax: false },
     })
     writeFileSync(join(out, file.replace(/\.tsx?$/, '.mjs')), outputText)
   }
   const svelte = compile(readFileSync(join(recipes, 'LatestNotice.svelte'), 'utf8'), { generate: 'server', filename: 'LatestNotice.svelte' })
-  writeFileSync(join(out, 'LatestNotice.mjs'), svelte.js.code.replace(`from './svelte'`, `from './svelte.mjs'`))
+  writeFileSync(join(out, 'LatestNotice.mjs'), svelte.js.code)
   return out
 }
 
-it('renders each framework recipe on the server: no subscription opens, the process exits', async () => {
+it('renders each framework binding\'s recipe on the server: no subscription opens, the process exits', async () => {
   let requests = 0
   const server = createServer((req, res) => {
     requests++
@@ -54,7 +54,7 @@ it('renders each framework recipe on the server: no subscription opens, the proc
     expect(rendered.react).toContain('no notice yet')
     expect(rendered.react).toContain('connecting')
     expect(rendered.vue).toContain('no notice yet (connecting)')
-    expect(rendered.svelte).toContain('no notice yet')
+    expect(rendered.svelte).toContain('no notice yet (connecting)')
     expect(calls).toBe(0)
     expect(requests).toBe(0)
   } finally {

@@ -1,7 +1,7 @@
 // @vitest-environment node
 // The docs cannot drift: api.md names every export and documents every option with the default
 // the source declares, and every TypeScript sample in README.md and docs/ type-checks against src/.
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
@@ -132,7 +132,8 @@ function sourcePaths(): Record<string, string[]> {
   for (const key of Object.keys(pkg.exports)) {
     if (key === './package.json') continue
     const name = key === '.' ? 'index' : key.slice(2)
-    paths[key === '.' ? 'subwire' : `subwire/${name}`] = [join(root, `src/${name}.ts`)]
+    const file = [`src/${name}.ts`, `src/bindings/${name}.ts`].find((f) => existsSync(join(root, f)))!
+    paths[key === '.' ? 'subwire' : `subwire/${name}`] = [join(root, file)]
   }
   return paths
 }
