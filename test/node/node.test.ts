@@ -1,12 +1,16 @@
-// subwire in Node (20 here; `engines` says 18+): the built package, in a plain Node process with no
-// DOM, against the reference server — SSE over fetch, long polling and polling with Node's own
-// fetch, WebSocket through `env.WebSocket` (the ws package), and a POST answer read to its end.
-// Each process must exit by itself once the subscription is closed.
+// subwire in Node 18 (the oldest `engines` allows), 20 (the one running the tests) and 22: the
+// built package, in a plain Node process with no DOM, against the reference server — SSE over
+// fetch, long polling and polling with Node's own fetch, WebSocket through `env.WebSocket` (the ws
+// package) and, on Node 22, the global WebSocket; and a POST answer read to its end. Each process
+// must exit by itself once the subscription is closed. Node 18 and 22 come from the npm registry
+// (versions.mjs).
 import { spawn } from 'node:child_process'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type TestServer } from '../browser/harness'
+// @ts-expect-error -- plain ESM module without declarations
+import { nodeBinary } from './versions.mjs'
 
 const script = resolve(__dirname, 'consume.mjs')
 let server: TestServer
@@ -38,9 +42,9 @@ interface Out {
 }
 
 /** Run a Node script with `args`; resolves with what it printed once it exited (it must, within 20 s). */
-function run(file: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+function run(node: string, file: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(node, [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
     child.stdout.on('data', (d) => (out += d))
@@ -56,14 +60,24 @@ function run(file: string, args: string[]): Promise<{ code: number | null; out: 
   })
 }
 
-describe(`subwire in Node ${process.version}`, () => {
+describe.each([
+  [18, false],
+  [20, false],
+  [22, true],
+] as const)('subwire in Node %i', (major, globalWebSocket) => {
+  let node: string
+  beforeAll(() => {
+    node = major === Number(process.versions.node.split('.')[0]) ? process.execPath : (nodeBinary(major) as string)
+  }, 120_000)
+
   it.each([
-    ['eventsource', ''],
-    ['longpoll', ''],
-    ['poll', ''],
+    ['eventsource', 'fetch'],
+    ['longpoll', 'fetch'],
+    ['poll', 'fetch'],
     ['websocket', 'ws'],
-  ])('%s: reads events in order, closes, and the process exits by itself', async (transport, socket) => {
-    const { code, out, err } = await run(script, [server.eventsUrl, transport, '5', socket])
+    ...(globalWebSocket ? [['websocket', 'the global WebSocket']] : []),
+  ])('%s over %s: reads events in order, closes, and the process exits by itself', async (transport, how) => {
+    const { code, out, err } = await run(node, script, [server.eventsUrl, transport, '5', how === 'ws' ? 'ws' : ''])
     expect(err).toBe('')
     expect(code).toBe(0)
     const got = JSON.parse(out) as Out
@@ -76,7 +90,7 @@ describe(`subwire in Node ${process.version}`, () => {
   })
 
   it('a POST answer is read to its end through the iterator; the process exits by itself', async () => {
-    const { code, out, err } = await run(script, [`${server.origin}/answer`, 'answer'])
+    const { code, out, err } = await run(node, script, [`${server.origin}/answer`, 'answer'])
     expect(err).toBe('')
     expect(code).toBe(0)
     const got = JSON.parse(out) as Out
