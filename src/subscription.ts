@@ -61,12 +61,15 @@ export interface Subscription<M extends EventMap = Record<string, string>> exten
   readonly lastEventId: string
 }
 
+/** Without `decode`, data is text: an event map with other data types names the fix in the type error. */
+type TextEvents<M> = { [K in keyof M]: M[K] extends string ? M[K] : "data is text without decode: pass decode: 'json' (or a decoder) to type it" }
+
 /** {@link subscribe}'s signature: what {@link createSubscribe} returns. */
 export interface Subscribe {
   /** Decoded data: type it per event name, e.g. `subscribe<{ price: Tick }>(url, { decode: 'json' })`. */
   <M extends EventMap>(url: string | string[], options: SubscribeOptions & { decode: 'json' | Decoder }): Subscription<M>
   /** Text data, as the server sent it. */
-  <M extends Record<string, string> = Record<string, string>>(url: string | string[], options?: SubscribeOptions & { decode?: 'text' | undefined }): Subscription<M>
+  <M extends TextEvents<M> = Record<string, string>>(url: string | string[], options?: SubscribeOptions & { decode?: 'text' | undefined }): Subscription<M>
   /** Options whose `decode` is not known where they are written: data of unknown type. */
   (url: string | string[], options: SubscribeOptions): Subscription<Record<string, unknown>>
 }
