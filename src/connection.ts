@@ -9,6 +9,7 @@ import { SubwireError } from './errors'
 import { initial, step, type Ctx, type Effect, type Input, type Report, type Sides, type State } from './machine'
 import type { Resolved } from './options'
 import type { EventSourceMessage } from './parser'
+import { createLimit, CROWDED, type Limit } from './limit'
 import { createSeen } from './seen'
 import { say } from './text'
 import type { Transport, TransportContext, TransportHandle, TransportSink } from './transports/types'
@@ -108,6 +109,8 @@ export function createConnection(options: Resolved, implementations: Transports,
   const seen = createSeen()
   const types = new Set<string>()
   const handles = new Map<number, TransportHandle>()
+  // Development: connections per origin across tabs, for the six-connection diagnosis.
+  const limit = __DEV__ && env.locks ? createLimit(env.locks) : undefined
   let listeners: ConnectionListener[] = []
   let state: State = initial(options, rememberFor ? negotiation?.recall(env.storage, endpoint, env.now()) : undefined)
   let scheduled = false
@@ -131,8 +134,11 @@ export function createConnection(options: Resolved, implementations: Transports,
     diagnose: __DEV__
       ? (name) =>
           // Over HTTP/1.1 a browser opens at most six connections per origin, shared by every tab: a
-          // stream asked for while others hold them waits in the browser, not at the server.
-          name !== 'websocket' && env.httpVersion(options.urls[name] ?? options.nodes[state.neg.node]!) === 'http/1.1'
+          // stream asked for while the others hold them waits in the browser, not at the server.
+          name !== 'websocket' &&
+          env.httpVersion(options.urls[name] ?? options.nodes[state.neg.node]!) === 'http/1.1' &&
+          state.main !== undefined &&
+          (limit?.others(state.main.epoch) ?? 0) >= CROWDED
             ? "this origin speaks HTTP/1.1, where a browser opens at most six connections per origin for all its tabs, and this request may be waiting for one: share connections (share: 'tabs'), serve over HTTP/2, or open fewer streams"
             : undefined
       : undefined,
@@ -253,7 +259,9 @@ export function createConnection(options: Resolved, implementations: Transports,
     }
     const sink = {} as Record<string, (value?: unknown) => void>
     for (const method of SINK) sink[method] = (value) => feed([method === 'close' ? 'end' : method, epoch, value] as unknown as Report)
-    const handle = implementations[name]!(context, sink as unknown as TransportSink)
+    const end = __DEV__ && limit && name !== 'websocket' ? counted(epoch, new URL(target).origin, sink, limit) : undefined
+    const made = implementations[name]!(context, sink as unknown as TransportSink)
+    const handle = end ? { ...made, close: () => (end(), made.close()) } : made
     handles.set(epoch, handle)
     feed(['handle', epoch, handle])
   }
@@ -302,3 +310,16 @@ export function createConnection(options: Resolved, implementations: Transports,
   }
 }
 
+/**
+ * Development: while attempt `epoch` waits, count the others' connections to `origin`; once open,
+ * hold one. Wraps `sink` before the transport sees it; returns the end (idempotent).
+ */
+function counted(epoch: number, origin: string, sink: Record<string, (value?: unknown) => void>, limit: Limit): () => void {
+  const stop = limit.waiting(epoch, origin)
+  let release = () => {}
+  const end = () => (stop(), release())
+  const { open, close } = sink
+  sink.open = (info) => (stop(), release(), (release = limit.hold(origin)), open!(info))
+  sink.close = (info) => (end(), close!(info))
+  return end
+}

@@ -19,6 +19,8 @@ beforeAll(async () => {
     handlers: {
       // A proxy's login page where the event stream should be.
       http: (req: { url: string }, res: { writeHead(s: number, h: object): { end(b: string): void } }, url: URL) => {
+        // A hung server: takes the request, never answers.
+        if (url.pathname === '/hung') return true
         if (url.pathname !== '/behind-login') return false
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Sign in</title><form>…</form>')
         return true
@@ -134,6 +136,15 @@ describe.each(['development', 'production'] as const)('error messages name the c
     expectSaid(build, error, 'html', 'eventsource: an HTML page came back where events were expected (a login page or a proxy error page?): check url, and what stands in front of the server')
     await page.context().close()
   })
+})
+
+it('a hung server over HTTP/1.1 with one stream open: the timeout says no answer, and does not blame the six-connection limit (development build)', async () => {
+  const { page, seen } = await watch('/hung', { transports: ['eventsource'], eventsource: 'fetch', connectTimeout: 1000 }, 'development')
+  await until(page, 'seen.errors.length >= 1')
+  const [error] = (await seen()).errors
+  expect(error).toMatchObject({ name: 'TimeoutError', code: 'no-answer' })
+  expect(error!.message).toBe('eventsource: no answer within connectTimeout (1000 ms): a proxy may hold it, or the server is down')
+  await page.context().close()
 })
 
 describe('open and reset, on every transport, in Chromium', () => {
