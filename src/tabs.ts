@@ -17,14 +17,17 @@ import type { OpenInfo, ResetInfo, State, StateChange, TransportName } from './t
 
 /** Events each tab keeps, to resend to a tab that missed them while leaders changed. */
 const RING = 1000
+/** How long a new leader listens for the group's position before it connects, in ms. */
+const GATHER = 50
 
 type Relayed =
-  | { t: 'event'; n: number; m: EventSourceMessage; tr: TransportName; r?: true }
-  | { t: 'state'; c: StateChange; n?: number; to?: string }
+  | { t: 'event'; n: number; m: EventSourceMessage; tr: TransportName; r?: true; to?: string }
+  | { t: 'state'; c: StateChange; n?: number; l?: string; to?: string }
   | { t: 'error'; e: SubwireError }
   | { t: 'open'; i: OpenInfo; to?: string }
   | { t: 'reset'; i: ResetInfo }
-  | { t: 'hello'; n: number }
+  | { t: 'hello'; n: number; l: string; id: string; fresh?: true }
+  | { t: 'at'; n: number; id: string; to: string }
 type Asked = { t: 'join'; id: string } | { t: 'need'; n: number } | { t: 'reconnect' } | { t: 'listen'; type: string }
 
 const CLASSES: Record<string, typeof SubwireError> = { http: HttpError, connection: ConnectionError, timeout: TimeoutError, protocol: ProtocolError, decode: DecodeError } as never
@@ -58,7 +61,15 @@ function valid(data: unknown, options: Resolved): data is Relayed | Asked {
     }
     case 'state': {
       const c = data.c
-      return isObject(c) && STATES.includes(c.state as string) && isTransport(c.transport) && isCount(c.attempt) && (c.error === undefined || isError(c.error)) && (data.n === undefined || isCount(data.n))
+      return (
+        isObject(c) &&
+        STATES.includes(c.state as string) &&
+        isTransport(c.transport) &&
+        isCount(c.attempt) &&
+        (c.error === undefined || isError(c.error)) &&
+        (data.n === undefined || isCount(data.n)) &&
+        (data.l === undefined || isText(data.l, options.maxIdLength))
+      )
     }
     case 'error':
       return isError(data.e)
@@ -66,6 +77,9 @@ function valid(data: unknown, options: Resolved): data is Relayed | Asked {
     case 'reset':
       return isObject(data.i) && isTransport(data.i.transport)
     case 'hello':
+      return isCount(data.n) && isText(data.l, options.maxIdLength) && isText(data.id, 64) && (data.fresh === undefined || data.fresh === true)
+    case 'at':
+      return isCount(data.n) && isText(data.id, options.maxIdLength) && isText(data.to, 64)
     case 'need':
       return isCount(data.n)
     case 'listen':
@@ -119,9 +133,17 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   // A follower starts where the leader's numbering is when it joins (the leader's answer, or a new
   // leader's hello): what was relayed before that is not this tab's to deliver.
   let synced = false
+  let rejoined = false
+  // This tab leads without ever having had the group's position; and the wait for the group's answers.
+  let fresh = false
+  let gathering: unknown
+  // This tab heard a leader (of now or before): the group may be ahead of it.
+  let heard = false
   // This tab's name on the channel, for answers addressed to it.
   const me = String(env.random()).slice(2, 12)
   const ring: Array<Extract<Relayed, { t: 'event' }>> = []
+  // The ids of the events in the ring: what a new leader's connection replays is not relayed again.
+  const known = new Set<string>()
   let state: State = 'connecting'
   let transport: TransportName | undefined
   let lastEventId = options.lastEventId
@@ -154,7 +176,14 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
       return
     }
     seq = event.n
-    if (ring.push(event) > RING) ring.shift()
+    // An event this tab has had under another number (a leader that resumed from further back
+    // than the group): the number counts, the event is not delivered twice.
+    if (event.m.id !== undefined && known.has(event.m.id)) return
+    if (event.m.id !== undefined) known.add(event.m.id)
+    if (ring.push(event) > RING) {
+      const old = ring.shift()!.m.id
+      if (old !== undefined) known.delete(old)
+    }
     lastEventId = event.m.lastEventId
     transport = event.tr
     each((l) => l.message(event.m, event.tr))
@@ -171,6 +200,9 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   // The leader's listener on the real connection: relay everything, and tell this tab's subscriptions.
   const relay: ConnectionListener = {
     message(m, tr) {
+      // A new leader resumes from the last id it had; the tabs ahead of it sent it what it missed,
+      // and the server's replay of those is not news to the group.
+      if (m.id !== undefined && known.has(m.id)) return
       const event = { t: 'event', n: seq + 1, m, tr } as const
       post(event)
       deliver(event)
@@ -200,10 +232,18 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
       dropped++
       return options.log?.({ type: 'share', shared: role, dropped })
     }
+    if (data.t !== 'join' && data.t !== 'need' && data.t !== 'reconnect' && data.t !== 'listen') heard = true
     if (role === 'leader') {
+      // Answers to this new leader's hello from tabs ahead of it: what it did not have (a tab that
+      // had a position), or where the group is (a tab that had none: it starts there, as a joiner).
+      if (data.t === 'event') return void (data.to === me && deliver(data, true))
+      if (data.t === 'at') {
+        if (data.to === me && fresh && data.n > seq) (seq = data.n), (lastEventId = data.id)
+        return
+      }
       // The answer to a joiner is addressed to it: the other tabs heard `open` already.
       if (data.t === 'join') {
-        post({ t: 'state', c: { state, transport, attempt, waitingFor }, n: seq, to: data.id })
+        post({ t: 'state', c: { state, transport, attempt, waitingFor }, n: seq, l: lastEventId, to: data.id })
         if (state === 'open') post({ t: 'open', i: { transport: transport! }, to: data.id })
       } else if (data.t === 'need') for (const event of ring) event.n > data.n && post({ ...event, r: true })
       else if (data.t === 'reconnect') connection?.reconnect()
@@ -212,10 +252,24 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     }
     if ('to' in data && data.to !== me) return
     if ((data.t === 'state' || data.t === 'hello') && data.n !== undefined && !synced) {
+      // The group's position: its number and the id of the event it stands for, together, so
+      // that this tab resumes from the right event should it lead.
       synced = true
-      seq = Math.max(seq, data.n)
-    } else if (data.t === 'hello' && data.n > seq) post({ t: 'need', n: seq })
-    if (data.t === 'event') synced && deliver(data, true)
+      if (data.n > seq) (seq = data.n), (lastEventId = data.l ?? lastEventId)
+    } else if (data.t === 'hello') {
+      // A new leader: the group goes on from the furthest any tab got. Behind it, ask; ahead of
+      // it, send it what it lacks (it drops what it has, and its connection's replay of these).
+      if (data.n > seq) post({ t: 'need', n: seq })
+      else if (data.n < seq) {
+        post({ t: 'at', n: seq, id: lastEventId, to: data.id })
+        if (!data.fresh) for (const event of ring) event.n > data.n && post({ ...event, r: true, to: data.id })
+      }
+    }
+    if (data.t === 'event') {
+      if (synced) deliver(data, true)
+      // The leader's answer to this tab's join (or its hello) went astray: ask again.
+      else if (!rejoined) (rejoined = true), post({ t: 'join', id: me })
+    }
     else if (data.t === 'state') mirror({ ...data.c, error: revive(data.c.error) })
     else if (data.t === 'error') each((l) => l.error(revive(data.e)!))
     else if (data.t === 'open') each((l) => l.open(data.i))
@@ -238,12 +292,22 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
 
   function lead(): void {
     role = 'leader'
+    // A tab that never had the group's position (it joined while no tab led) learns it now.
+    fresh = !synced
     synced = true
+    post({ t: 'hello', n: seq, l: lastEventId, id: me, ...(fresh && { fresh: true as const }) })
+    options.log?.({ type: 'share', transport: undefined, shared: 'leader' })
+    // In a group that had a leader before, the tabs ahead answer within a few ms: connect from the
+    // furthest point the group knows. A tab that never heard a leader connects at once.
+    if (heard) gathering = env.setTimeout(connect, GATHER)
+    else connect()
+  }
+
+  function connect(): void {
+    if (role !== 'leader' || closed) return
     connection = open(lastEventId)
     connection.attach(relay)
     for (const type of types) connection.listen(type)
-    post({ t: 'hello', n: seq })
-    options.log?.({ type: 'share', transport: undefined, shared: 'leader' })
   }
 
   /** Give up leading (closing, frozen, hidden in the cache): another tab takes over. */
@@ -252,6 +316,7 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     waiting = undefined
     if (role !== 'leader') return
     role = 'follower'
+    env.clearTimeout(gathering)
     const c = connection
     connection = undefined
     c?.detach(relay)
@@ -267,9 +332,12 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
       if (options.pauseWhenHidden && env.hidden() && role === 'leader') stepDown(), queue()
       return
     }
+    const wasAway = away
     away = type === 'freeze' || type === 'pagehide'
-    if (away) stepDown()
-    else queue()
+    if (away) return stepDown()
+    // Back from the freeze or the cache: what was relayed meanwhile, from the leader's ring.
+    if (wasAway && synced) post({ t: 'need', n: seq })
+    queue()
   }
 
   function finish(change?: StateChange): void {

@@ -1,10 +1,12 @@
 // Pushpin (Debian's package) in front of a GRIP backend written as Pushpin's documentation shows it:
 // an event stream held open (`Grip-Hold: stream`), long polls held until a message
 // (`Grip-Hold: response`), short polls answered by the backend, and WebSocket-over-HTTP with a
-// `subscribe` control message; messages published through Pushpin's HTTP publish endpoint. A
-// message published while Pushpin registers a new hold (between the backend's answer and the
-// subscription) reaches nobody, by the server's design, so publish() waits until the last hold is
-// 50 ms old — what an app on Pushpin does to lose nothing, short of GRIP's prev-id recovery.
+// `subscribe` control message; messages published through Pushpin's HTTP publish endpoint. Without
+// GRIP's prev-id recovery, a message published while Pushpin registers a new hold (between the
+// backend's answer and the subscription) reaches nobody, and one published while the backend
+// answers may come twice (in the answer, and live). So the fixture does what such an app must:
+// the backend answers a hold only when no publish is under way, and a publish waits until the last
+// hold is 100 ms old.
 //
 // Pushpin runs with its own rundir, its ports free ones, and its own zurl (the Debian package's
 // internal.conf points the proxy at a system zurl whose configuration denies 127.*).
@@ -26,9 +28,9 @@ const frame = (e) => `id: ${e.id}\ndata: ${e.data}\n\n`
 /** One event of the WebSocket-over-HTTP body. */
 const wsEvent = (type, content) => (content === undefined ? `${type}\r\n` : `${type} ${Buffer.byteLength(content).toString(16)}\r\n${content}\r\n`)
 
-/** The app behind Pushpin: resume by Last-Event-ID or ?lastEventId=; `opened()` after every hold. */
-function backend(log, opened) {
-  return createServer((req, res) => {
+/** The app behind Pushpin: resume by Last-Event-ID or ?lastEventId=; `opened()` after every hold, answered once `idle()`. */
+function backend(log, opened, idle) {
+  return createServer(async (req, res) => {
     if (page(req, res)) return
     const url = new URL(req.url, 'http://x')
     // Held for a second on a channel of its own: Pushpin's handler answers, so Pushpin is ready.
@@ -39,7 +41,8 @@ function backend(log, opened) {
     if (req.headers['content-type'] === 'application/websocket-events') {
       const chunks = []
       req.on('data', (c) => chunks.push(c))
-      req.on('end', () => {
+      req.on('end', async () => {
+        await idle()
         const events = Buffer.concat(chunks).toString()
         const head = { 'content-type': 'application/websocket-events', 'sec-websocket-extensions': 'grip; message-prefix=""' }
         if (!events.startsWith('OPEN')) return void res.writeHead(200, head).end(events.startsWith('CLOSE') ? wsEvent('CLOSE', '\x03\xe8') : '')
@@ -49,6 +52,7 @@ function backend(log, opened) {
       })
       return
     }
+    await idle()
     const sse = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }
     const transport = url.searchParams.get('transport')
     if (transport === 'poll') return void res.writeHead(200, sse).end(after().map(frame).join(''))
@@ -73,7 +77,14 @@ export async function startPushpin() {
   for (const sub of ['run', 'log']) await mkdir(join(dir, sub))
   const log = []
   let openedAt = 0
-  const app = await listen(backend(log, () => (openedAt = Date.now())))
+  let publishing = Promise.resolve()
+  const app = await listen(
+    backend(
+      log,
+      () => (openedAt = Date.now()),
+      () => publishing,
+    ),
+  )
   const [http, publishPort, pushIn, pushSub, command] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()]
   const ipc = (name) => `ipc://${dir}/run/${name}`
   await writeFile(join(dir, 'routes'), `* ${app.origin.replace('http://', '')},over_http\n`)
@@ -136,17 +147,22 @@ subscription_linger=60
     path: '/events',
     cut: () => front.cut(),
     async publish(k) {
-      const wait = openedAt + 50 - Date.now()
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+      for (let wait; (wait = openedAt + 100 - Date.now()) > 0; ) await new Promise((r) => setTimeout(r, wait))
       const e = { id: k, data: `m${k}` }
-      log.push(e)
       const formats = {
         'http-stream': { content: frame(e) },
         'http-response': { headers: { 'Content-Type': 'text/event-stream' }, body: frame(e) },
         'ws-message': { content: frame(e) },
       }
-      const res = await fetch(`http://127.0.0.1:${publishPort}/publish/`, { method: 'POST', body: JSON.stringify({ items: [{ channel: CHANNEL, formats }] }) })
-      if (!res.ok) throw new Error(`pushpin publish: ${res.status} ${await res.text()}`)
+      let done
+      publishing = new Promise((resolve) => (done = resolve))
+      try {
+        log.push(e)
+        const res = await fetch(`http://127.0.0.1:${publishPort}/publish/`, { method: 'POST', body: JSON.stringify({ items: [{ channel: CHANNEL, formats }] }) })
+        if (!res.ok) throw new Error(`pushpin publish: ${res.status} ${await res.text()}`)
+      } finally {
+        done()
+      }
     },
     async close() {
       await front.closeAll().catch(() => {})

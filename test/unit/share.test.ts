@@ -129,6 +129,7 @@ describe('across tabs', () => {
     await tick()
     subs[0]!.close()
     await tick(1000)
+    await tick(50)
     // Tab 1 leads now, and resumed from the last id it had.
     expect(locks.holder()).toBe(1)
     const next = t1!.connections[0]!
@@ -157,7 +158,7 @@ describe('across tabs', () => {
     await tick()
     bus.blocked.delete(2)
     crash(0)
-    await tick()
+    await tick(50)
     expect(locks.holder()).toBe(1)
     const next = t1!.connections[0]!
     expect(next.from).toBe('4')
@@ -182,7 +183,7 @@ describe('across tabs', () => {
     send(t0!, 1)
     await tick()
     t0!.fire('freeze')
-    await tick()
+    await tick(50)
     expect(t0!.connections[0]!.closed).toBe(true)
     expect(locks.holder()).toBe(1)
     t0!.fire('resume')
@@ -383,7 +384,8 @@ describe('leadership follows the group', () => {
     await tick()
     t0!.hidden = true
     t0!.fire('visibilitychange')
-    await tick()
+    // The new leader listens for the group's position (GATHER, 50 ms) before it connects.
+    await tick(50)
     // Tab 1, visible, leads now, resuming from the last id; tab 0 follows.
     expect(t1!.open()).toHaveLength(1)
     expect(t1!.open()[0]!.from).toBe('2')
