@@ -101,7 +101,7 @@ const pass = (effect: Effect) => (effect[0] === 'connect' ? 2 : effect[0] === 't
 /** What a transport reports through its sink: the sink method, and the report it becomes. */
 const SINK = ['open', 'heartbeat', 'activity', 'event', 'id', 'retry', 'warn', 'close'] as const
 
-export function createConnection(options: Resolved, implementations: Transports, grace: number, onClosed?: () => void, negotiation?: Negotiation): Connection {
+export function createConnection(options: Resolved, implementations: Transports, grace: number, onClosed?: () => void, negotiation?: Negotiation, failing?: { attempt: number; since: number }): Connection {
   const { env, order, endpoint, rememberFor } = options
   const page = env.window ?? nowhere
   const worked = workedIn.get(page) ?? new Set<string>()
@@ -112,7 +112,8 @@ export function createConnection(options: Resolved, implementations: Transports,
   // Development: connections per origin across tabs, for the six-connection diagnosis.
   const limit = __DEV__ && env.locks ? createLimit(env.locks) : undefined
   let listeners: ConnectionListener[] = []
-  let state: State = initial(options, rememberFor ? negotiation?.recall(env.storage, endpoint, env.now()) : undefined)
+  // `failing`: the backoff of a connection this one takes over (another tab held it).
+  let state: State = initial(options, rememberFor ? negotiation?.recall(env.storage, endpoint, env.now()) : undefined, failing)
   let scheduled = false
   let busy = false
   const queue: Input[] = []

@@ -216,9 +216,10 @@ const EMPTY = {
   deadlines: {},
 } as const
 
-export function initial(options: Resolved, remembered?: TransportName): State {
+/** `failing`: a backoff taken over (failed attempts in a row, and since when), from a tab that held the connection. */
+export function initial(options: Resolved, remembered?: TransportName, failing?: { attempt: number; since: number }): State {
   const neg = negotiation(options.order, remembered)
-  return { ...EMPTY, neg, tried: neg.index, lastEventId: options.lastEventId, remembered }
+  return { ...EMPTY, neg, tried: neg.index, lastEventId: options.lastEventId, remembered, ...(failing && failing.attempt > 0 && { backoff: { ...EMPTY.backoff, ...failing } }) }
 }
 
 /** The transition function: the next state and the effects, for one input. */

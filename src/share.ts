@@ -82,7 +82,7 @@ export function connectionFor(
     ? tabs(
         `subwire:${new URL(resolved.nodes[0]!).origin}:${tabKey}`,
         resolved,
-        (lastEventId) => createConnection({ ...resolved, lastEventId }, implementations, 0, undefined, negotiation),
+        (lastEventId, failing) => createConnection({ ...resolved, lastEventId }, implementations, 0, undefined, negotiation, failing),
         GRACE,
         unregister,
       )

@@ -19,6 +19,10 @@ import type { OpenInfo, ResetInfo, State, StateChange, TransportName } from './t
 const RING = 1000
 /** How long a new leader listens for the group's position before it connects, in ms. */
 const GATHER = 50
+/** The longest another tab's backoff delay is followed (an hour, as a server's hints). */
+const MAX_WAIT = 3600000
+/** Failed attempts in a row taken over from another tab, at most (the backoff is at its maximum long before). */
+const MAX_ATTEMPT = 64
 
 type Relayed =
   | { t: 'event'; n: number; m: EventSourceMessage; tr: TransportName; r?: true; to?: string }
@@ -66,6 +70,7 @@ function valid(data: unknown, options: Resolved): data is Relayed | Asked {
         STATES.includes(c.state as string) &&
         isTransport(c.transport) &&
         isCount(c.attempt) &&
+        (c.delay === undefined || isCount(c.delay)) &&
         (c.error === undefined || isError(c.error)) &&
         (data.n === undefined || isCount(data.n)) &&
         (data.l === undefined || isText(data.l, options.maxIdLength))
@@ -103,7 +108,7 @@ export interface TabConnection extends Connection {
  * The cross-tab plug-in: `key` names what is shared (channel and lock), `open` makes this tab's own
  * connection when it leads, `onClosed` unregisters it from the page.
  */
-export type Tabs = (key: string, options: Resolved, open: (lastEventId: string) => Connection, grace: number, onClosed: () => void) => Connection
+export type Tabs = (key: string, options: Resolved, open: (lastEventId: string, failing?: { attempt: number; since: number }) => Connection, grace: number, onClosed: () => void) => Connection
 
 /**
  * Sharing across the tabs of an origin, as a plug-in: `createSubscribe(transports, { tabs })`.
@@ -111,7 +116,7 @@ export type Tabs = (key: string, options: Resolved, open: (lastEventId: string) 
  */
 export const tabs: Tabs = (key, options, open, grace, onClosed) => tabConnection(key, options, open, grace, onClosed)
 
-function tabConnection(key: string, options: Resolved, open: (lastEventId: string) => Connection, grace: number, onClosed: () => void): TabConnection {
+function tabConnection(key: string, options: Resolved, open: (lastEventId: string, failing?: { attempt: number; since: number }) => Connection, grace: number, onClosed: () => void): TabConnection {
   const { env } = options
   const page = env.window
   const channel = new env.BroadcastChannel!(key)
@@ -137,6 +142,10 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   // This tab leads without ever having had the group's position; and the wait for the group's answers.
   let fresh = false
   let gathering: unknown
+  // When the shared connection, waiting after a failure, tries again (0: not waiting); since when
+  // it has been failing, as this tab saw it (0: it is not).
+  let retryAt = 0
+  let failingSince = 0
   // This tab heard a leader (of now or before): the group may be ahead of it.
   let heard = false
   // This tab's name on the channel, for answers addressed to it.
@@ -191,6 +200,11 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
 
   function mirror(change: StateChange): void {
     ;({ state, transport, attempt, waitingFor } = change)
+    // When the shared connection waits to try again: a tab that takes over waits as long, and
+    // goes on counting the failures (bounded: a number from another tab).
+    retryAt = state === 'reconnecting' && change.delay !== undefined ? env.now() + Math.min(change.delay, MAX_WAIT) : 0
+    if (state === 'open' || !attempt) failingSince = 0
+    else failingSince ||= env.now()
     if (state === 'closed') {
       // The shared connection gave up for good (a fatal error): so does every tab.
       finish(change)
@@ -298,14 +312,16 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     post({ t: 'hello', n: seq, l: lastEventId, id: me, ...(fresh && { fresh: true as const }) })
     options.log?.({ type: 'share', transport: undefined, shared: 'leader' })
     // In a group that had a leader before, the tabs ahead answer within a few ms: connect from the
-    // furthest point the group knows. A tab that never heard a leader connects at once.
-    if (heard) gathering = env.setTimeout(connect, GATHER)
+    // furthest point the group knows; no sooner than the shared connection would have tried again
+    // after a failure. A tab that never heard a leader connects at once.
+    const wait = Math.max(heard ? GATHER : 0, retryAt - env.now())
+    if (wait > 0) gathering = env.setTimeout(connect, wait)
     else connect()
   }
 
   function connect(): void {
     if (role !== 'leader' || closed) return
-    connection = open(lastEventId)
+    connection = open(lastEventId, failingSince ? { attempt: Math.min(attempt, MAX_ATTEMPT), since: failingSince } : undefined)
     connection.attach(relay)
     for (const type of types) connection.listen(type)
   }

@@ -195,6 +195,60 @@ describe('across tabs', () => {
     for (const s of subs) s.close()
   })
 
+  it('a tab that takes over a failing connection waits out its backoff and goes on counting: handovers do not multiply requests', async () => {
+    const { tabs: [t0, t1], locks } = tabs(2)
+    const subs = [t0!, t1!].map((t) => t.subscribe(URL_, shared(t)))
+    const states: StateChange[] = []
+    subs[1]!.on('state', (s) => states.push(s))
+    await tick()
+    t0!.connections[0]!.sink.close(new ConnectionError('reset', 'eventsource'))
+    await tick()
+    const waiting = states.at(-1)!
+    expect(waiting).toMatchObject({ state: 'reconnecting', attempt: 1 })
+    // The leader's tab freezes 100 ms into the wait: tab 1 leads, and waits for the rest of it.
+    await tick(100)
+    t0!.fire('freeze')
+    await tick(50)
+    expect(locks.holder()).toBe(1)
+    expect(t1!.connections).toHaveLength(0)
+    await tick(waiting.delay! - 100 - 50 - 1)
+    expect(t1!.connections).toHaveLength(0)
+    await tick(1)
+    expect(t1!.connections).toHaveLength(1)
+    // Its failure is the second in a row: the wait after it grows as the first leader's would have.
+    t1!.connections[0]!.sink.close(new ConnectionError('reset', 'eventsource'))
+    await tick()
+    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', attempt: 2 })
+    expect(states.at(-1)!.delay!).toBeGreaterThan(waiting.delay!)
+    for (const s of subs) s.close()
+  })
+
+  it('against a server that fails every request, a handover every 2 s asks it no more often than one tab alone', async () => {
+    /** Run 30 s with every connection failing at once; `handover` every 2 s; the requests made. */
+    async function requests(count: number, handover: boolean): Promise<number> {
+      const group = tabs(count)
+      const subs = group.tabs.map((t) => t.subscribe(URL_, shared(t, { retry: { initialDelay: 1000, maxDelay: 30000, resetAfter: 5000 } })))
+      for (let ms = 0; ms < 30_000; ms += 100) {
+        await tick(100)
+        for (const t of group.tabs) for (const c of t.open()) c.sink.close(new ConnectionError('reset', 'eventsource'))
+        if (handover && ms % 2000 === 0) {
+          const leader = group.tabs[group.locks.holder()!]
+          leader?.fire('freeze')
+          await tick(0)
+          leader?.fire('resume')
+        }
+      }
+      const made = group.tabs.reduce((n, t) => n + t.connections.length, 0)
+      for (const sub of subs) sub.close()
+      return made
+    }
+    const alone = await requests(1, false)
+    const shared3 = await requests(3, true)
+    console.log(`[sharing] a server failing every request for 30 s: ${alone} requests from one tab alone, ${shared3} from three tabs with a handover every 2 s`)
+    expect(alone).toBeGreaterThan(3)
+    expect(shared3).toBeLessThanOrEqual(alone + 1)
+  })
+
   it('a fatal error on the leader closes the subscription in every tab, with the typed error', async () => {
     const { tabs: [t0, t1] } = tabs(2)
     const subs = [t0!, t1!].map((t) => t.subscribe(URL_, shared(t)))
