@@ -261,7 +261,8 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
         if (state === 'open') post({ t: 'open', i: { transport: transport! }, to: data.id })
       } else if (data.t === 'need') for (const event of ring) event.n > data.n && post({ ...event, r: true })
       else if (data.t === 'reconnect') connection?.reconnect()
-      else if (data.t === 'listen') connection?.listen(data.type)
+      // Kept for the connection still to come (a new leader listens first) and for every later one.
+      else if (data.t === 'listen') types.add(data.type), connection?.listen(data.type)
       return
     }
     if ('to' in data && data.to !== me) return
@@ -279,6 +280,9 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
         if (!data.fresh) for (const event of ring) event.n > data.n && post({ ...event, r: true, to: data.id })
       }
     }
+    // Every new leader hears the event types this tab listens for (the native EventSource registers
+    // named events one by one), also those it asked for before any tab led.
+    if (data.t === 'hello') for (const type of types) post({ t: 'listen', type })
     if (data.t === 'event') {
       if (synced) deliver(data, true)
       // The leader's answer to this tab's join (or its hello) went astray: ask again.

@@ -249,6 +249,23 @@ describe('across tabs', () => {
     expect(shared3).toBeLessThanOrEqual(alone + 1)
   })
 
+  it("a follower's event types reach every new leader (native EventSource registers named events), also those sent before any tab led", async () => {
+    const { tabs: [t0, t1, t2], locks } = tabs(3)
+    const subs = [t0!, t1!, t2!].map((t) => t.subscribe(URL_, shared(t)))
+    // Tab 2 listens for 'price' at once: no tab leads yet when it says so.
+    subs[2]!.on('price', () => {})
+    await tick()
+    // What a transport registers: the types it was opened with, and those added while it runs.
+    const registered = (t: typeof t0) => [...t!.connections[0]!.context.types(), ...t!.connections[0]!.listened]
+    expect(registered(t0)).toContain('price')
+    // The leader freezes: tab 1 leads, and its connection listens for 'price' too.
+    t0!.fire('freeze')
+    await tick(50)
+    expect(locks.holder()).toBe(1)
+    expect(registered(t1)).toContain('price')
+    for (const s of subs) s.close()
+  })
+
   it('a fatal error on the leader closes the subscription in every tab, with the typed error', async () => {
     const { tabs: [t0, t1] } = tabs(2)
     const subs = [t0!, t1!].map((t) => t.subscribe(URL_, shared(t)))
