@@ -151,8 +151,10 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   // This tab's name on the channel, for answers addressed to it.
   const me = String(env.random()).slice(2, 12)
   const ring: Array<Extract<Relayed, { t: 'event' }>> = []
-  // The ids of the events in the ring: what a new leader's connection replays is not relayed again.
-  const known = new Set<string>()
+  // The ids of the events in the ring, with their data: what a new leader's connection replays is
+  // not relayed again. The same id with other data is new (the server's ids started again).
+  const known = new Map<string, string>()
+  const had = (m: EventSourceMessage) => m.id !== undefined && known.get(m.id) === m.data
   let state: State = 'connecting'
   let transport: TransportName | undefined
   let lastEventId = options.lastEventId
@@ -187,11 +189,11 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     seq = event.n
     // An event this tab has had under another number (a leader that resumed from further back
     // than the group): the number counts, the event is not delivered twice.
-    if (event.m.id !== undefined && known.has(event.m.id)) return
-    if (event.m.id !== undefined) known.add(event.m.id)
+    if (had(event.m)) return
+    if (event.m.id !== undefined) known.set(event.m.id, event.m.data)
     if (ring.push(event) > RING) {
-      const old = ring.shift()!.m.id
-      if (old !== undefined) known.delete(old)
+      const { m: old } = ring.shift()!
+      if (had(old)) known.delete(old.id!)
     }
     lastEventId = event.m.lastEventId
     transport = event.tr
@@ -216,7 +218,7 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     message(m, tr) {
       // A new leader resumes from the last id it had; the tabs ahead of it sent it what it missed,
       // and the server's replay of those is not news to the group.
-      if (m.id !== undefined && known.has(m.id)) return
+      if (had(m)) return
       const event = { t: 'event', n: seq + 1, m, tr } as const
       post(event)
       deliver(event)

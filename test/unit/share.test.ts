@@ -266,6 +266,20 @@ describe('across tabs', () => {
     for (const s of subs) s.close()
   })
 
+  it('ids that start again with other data (a server restarted) are new events in every tab, not replays', async () => {
+    const { tabs: [t0, t1] } = tabs(2)
+    const subs = [t0!, t1!].map((t) => t.subscribe(URL_, shared(t)))
+    const seen = subs.map(record)
+    await tick()
+    const c = t0!.connections[0]!
+    c.sink.open()
+    for (const [id, data] of [['1', 'a'], ['2', 'b'], ['1', 'c'], ['2', 'b']]) c.sink.event({ type: 'message', data: data!, id, lastEventId: id! })
+    await tick()
+    // 'c' under id 1 is new; the second 'b' under id 2 is a replay, dropped.
+    for (const s of seen) expect(s.events.map((e) => e.split('#')[0])).toEqual(['a', 'b', 'c'])
+    for (const s of subs) s.close()
+  })
+
   it('a fatal error on the leader closes the subscription in every tab, with the typed error', async () => {
     const { tabs: [t0, t1] } = tabs(2)
     const subs = [t0!, t1!].map((t) => t.subscribe(URL_, shared(t)))
