@@ -31,7 +31,7 @@ const idOf = (value: object): number => {
 }
 
 /** The version of the protocol tabs speak; in every channel and lock name, so two app versions never mix. */
-const PROTOCOL = 3
+const PROTOCOL = 4
 
 /**
  * What decides whether two subscriptions can share a connection: every option that changes what

@@ -3,11 +3,15 @@
 // chosen with a Web Lock: the tab holding the lock leads, the others queue for it); the others
 // (followers) receive its events over a BroadcastChannel. When the leader tab closes, crashes, is
 // frozen or hidden in the back/forward cache, the lock passes to the next tab, which connects,
-// resuming from the last event id it had.
+// resuming from the furthest point the group knows.
 //
-// Every relayed event carries a sequence number that goes on across leaders: a tab drops numbers
-// it has seen (no doubles) and asks the leader for numbers it missed (no gaps; each tab keeps the
-// last RING events). To local subscriptions a tab connection looks like any connection.
+// A position is where a tab stands in the server's stream: the leader tenure (`term`) and number
+// (`n`) of the last event it delivered, and the last event id. Within a tenure, numbers find
+// doubles and gaps; across tenures, each event names the id it comes after (`after`), so a tab
+// links to a new leader's stream where it continues its own. A gap is filled from the leader's
+// ring (the last RING events); where no ring holds it, the tab reads from its own resume point on
+// a connection of its own until it meets the group's stream. To local subscriptions a tab
+// connection looks like any connection.
 import type { Connection, ConnectionListener } from './connection'
 import { report } from './report'
 import { ConnectionError, DecodeError, HttpError, ProtocolError, SubwireError, TimeoutError } from './errors'
@@ -24,15 +28,19 @@ const MAX_WAIT = 3600000
 /** Failed attempts in a row taken over from another tab, at most (the backoff is at its maximum long before). */
 const MAX_ATTEMPT = 64
 
+/** A relayed event: the leader's tenure and its number in it, the id it comes after; `r`: an answer to a tab that asked. */
+type Relay = { t: 'event'; term: string; n: number; after: string; m: EventSourceMessage; tr: TransportName; r?: true; to?: string }
 type Relayed =
-  | { t: 'event'; n: number; m: EventSourceMessage; tr: TransportName; r?: true; to?: string }
-  | { t: 'state'; c: StateChange; n?: number; l?: string; to?: string }
+  | Relay
+  | { t: 'state'; c: StateChange; term?: string; n?: number; l?: string; to?: string }
   | { t: 'error'; e: SubwireError }
   | { t: 'open'; i: OpenInfo; to?: string }
   | { t: 'reset'; i: ResetInfo }
-  | { t: 'hello'; n: number; l: string; id: string; fresh?: true }
-  | { t: 'at'; n: number; id: string; to: string }
-type Asked = { t: 'join'; id: string } | { t: 'need'; n: number } | { t: 'reconnect' } | { t: 'listen'; type: string }
+  | { t: 'hello'; l: string; id: string; fresh?: true }
+  | { t: 'at'; l: string; to: string }
+  | { t: 'miss'; term: string; n: number; l: string; to: string }
+  | { t: 'sent'; to: string }
+type Asked = { t: 'join'; id: string } | { t: 'need'; term: string; n: number; l: string; id: string } | { t: 'reconnect' } | { t: 'listen'; type: string }
 
 const CLASSES: Record<string, typeof SubwireError> = { http: HttpError, connection: ConnectionError, timeout: TimeoutError, protocol: ProtocolError, decode: DecodeError } as never
 
@@ -50,17 +58,20 @@ const isError = (e: unknown) => isObject(e) && isText(e.kind, 64) && isText(e.me
  */
 function valid(data: unknown, options: Resolved): data is Relayed | Asked {
   if (!isObject(data) || !(data.to === undefined || isText(data.to, 64))) return false
+  const id = (v: unknown) => isText(v, options.maxIdLength)
   switch (data.t) {
     case 'event': {
       const m = data.m
       return (
+        isText(data.term, 64) &&
         isCount(data.n) &&
+        id(data.after) &&
         isTransport(data.tr) &&
         isObject(m) &&
         isText(m.type, 1024) &&
         isText(m.data, options.maxEventSize) &&
-        isText(m.lastEventId, options.maxIdLength) &&
-        (m.id === undefined || isText(m.id, options.maxIdLength))
+        id(m.lastEventId) &&
+        (m.id === undefined || id(m.id))
       )
     }
     case 'state': {
@@ -72,8 +83,7 @@ function valid(data: unknown, options: Resolved): data is Relayed | Asked {
         isCount(c.attempt) &&
         (c.delay === undefined || isCount(c.delay)) &&
         (c.error === undefined || isError(c.error)) &&
-        (data.n === undefined || isCount(data.n)) &&
-        (data.l === undefined || isText(data.l, options.maxIdLength))
+        (data.term === undefined || (isText(data.term, 64) && isCount(data.n) && id(data.l)))
       )
     }
     case 'error':
@@ -82,11 +92,15 @@ function valid(data: unknown, options: Resolved): data is Relayed | Asked {
     case 'reset':
       return isObject(data.i) && isTransport(data.i.transport)
     case 'hello':
-      return isCount(data.n) && isText(data.l, options.maxIdLength) && isText(data.id, 64) && (data.fresh === undefined || data.fresh === true)
+      return id(data.l) && isText(data.id, 64) && (data.fresh === undefined || data.fresh === true)
     case 'at':
-      return isCount(data.n) && isText(data.id, options.maxIdLength) && isText(data.to, 64)
+      return id(data.l) && isText(data.to, 64)
+    case 'miss':
+      return isText(data.to, 64) && isText(data.term, 64) && isCount(data.n) && id(data.l)
+    case 'sent':
+      return isText(data.to, 64)
     case 'need':
-      return isCount(data.n)
+      return isText(data.term, 64) && isCount(data.n) && id(data.l) && isText(data.id, 64)
     case 'listen':
       return isText(data.type, 1024)
     case 'join':
@@ -130,16 +144,25 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   let waiting: AbortController | undefined
   let release: (() => void) | undefined
   let graceTimer: unknown
-  // What this tab knows of the shared connection.
-  let seq = 0
-  // The event whose gap this tab last asked the leader to fill; messages from other tabs it dropped.
-  let asked = -1
+  // This tab's position (see above). A tab without one (no resume point of its own, and no answer
+  // yet) starts where the group is: the first position it hears of.
+  let term = ''
+  let n = 0
+  let lastEventId = options.lastEventId
+  let placed = !!lastEventId
+  // This tab's tenures as leader, and the numbers of the one in progress.
+  let tenure = ''
+  let tenures = 0
+  let count = 0
+  // A connection of this tab's own, reading from its position up to where the group's stream goes
+  // on; the last event of that stream this tab saw.
+  let own: Connection | undefined
+  let head: Relay | undefined
+  // When this tab asked the leader for what follows its position, until the answer came (0: none
+  // awaited); messages from other tabs it dropped.
+  let asked = 0
   let dropped = 0
-  // A follower starts where the leader's numbering is when it joins (the leader's answer, or a new
-  // leader's hello): what was relayed before that is not this tab's to deliver.
-  let synced = false
-  let rejoined = false
-  // This tab leads without ever having had the group's position; and the wait for the group's answers.
+  // This tab leads without a position (the group's answers may give it one), and the wait for them.
   let fresh = false
   let gathering: unknown
   // When the shared connection, waiting after a failure, tries again (0: not waiting); since when
@@ -150,14 +173,13 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   let heard = false
   // This tab's name on the channel, for answers addressed to it.
   const me = String(env.random()).slice(2, 12)
-  const ring: Array<Extract<Relayed, { t: 'event' }>> = []
+  const ring: Relay[] = []
   // The ids of the events in the ring, with their data: what a new leader's connection replays is
   // not relayed again. The same id with other data is new (the server's ids started again).
   const known = new Map<string, string>()
   const had = (m: EventSourceMessage) => m.id !== undefined && known.get(m.id) === m.data
   let state: State = 'connecting'
   let transport: TransportName | undefined
-  let lastEventId = options.lastEventId
   let attempt = 0
   let waitingFor: StateChange['waitingFor']
 
@@ -175,29 +197,88 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     }
   }
 
-  function deliver(event: Extract<Relayed, { t: 'event' }>, relayed = false): void {
-    // Numbers seen already are doubles (a new leader replays what the old one relayed).
-    if (event.n <= seq) return
-    // A gap in live relaying (this tab was busy, paused or frozen, or the number is not the
-    // leader's): ask for what is missing (once per such event); the leader's ring answers in
-    // order (`r`), and where its ring no longer holds the start, its answer starts there.
-    if (relayed && event.n > seq + 1 && !event.r) {
-      if (asked !== event.n) post({ t: 'need', n: seq })
-      asked = event.n
+  /** A relayed event (the leader's own, live, or an answer): delivered when it continues this tab's position. */
+  function deliver(e: Relay): void {
+    head = e
+    // Within a tenure numbers tell (what a tab read on its own has none); across, the id it follows.
+    let same = !!e.term && e.term === term && !own
+    // Without a position, or without an id to link by (a stream without ids: as a tab alone
+    // reconnecting without one), a tab starts where the group's stream is.
+    if (!placed || (!lastEventId && !same && !own)) (placed = true), (term = e.term), (n = e.n - 1), (lastEventId = e.after), (same = !!e.term)
+    const next = same ? e.n === n + 1 : e.after === lastEventId
+    if (had(e.m)) {
+      // Had already (a leader that resumed from further back than this tab): the number counts;
+      // the group's stream at this tab's own point: its own reading is done.
+      if (own ? e.m.lastEventId === lastEventId : next) stopOwn(), (term = e.term), (n = e.n)
       return
     }
-    seq = event.n
-    // An event this tab has had under another number (a leader that resumed from further back
-    // than the group): the number counts, the event is not delivered twice.
-    if (had(event.m)) return
-    if (event.m.id !== undefined) known.set(event.m.id, event.m.data)
-    if (ring.push(event) > RING) {
+    if (!next) {
+      // Seen already, or a gap: this tab was busy, paused, frozen or away when a leader changed.
+      if (!own && !(same && e.n <= n)) need()
+      return
+    }
+    // It goes on from here: the group's stream, and this tab's own reading is done.
+    stopOwn()
+    ;(term = e.term), (n = e.n)
+    accept(e)
+  }
+
+  function accept(e: Relay): void {
+    if (e.m.id !== undefined) known.set(e.m.id, e.m.data)
+    if (ring.push(e) > RING) {
       const { m: old } = ring.shift()!
       if (had(old)) known.delete(old.id!)
     }
-    lastEventId = event.m.lastEventId
-    transport = event.tr
-    each((l) => l.message(event.m, event.tr))
+    lastEventId = e.m.lastEventId
+    transport = e.tr
+    each((l) => l.message(e.m, e.tr))
+  }
+
+  /** Ask the leader for what follows this tab's position: once per answer (again after a second without one). */
+  function need(force?: true): void {
+    if (!force && asked && env.now() - asked < 1000) return
+    asked = env.now()
+    post({ t: 'need', term, n, l: lastEventId, id: me })
+  }
+
+  /** Where in the ring the events after a position start: -1 when the ring does not hold it. */
+  function after(q: Extract<Asked, { t: 'need' }>): number {
+    if (q.term && q.term === term && q.n === n) return ring.length
+    if (q.term) {
+      const i = ring.findIndex((e) => e.term === q.term && e.n === q.n + 1)
+      if (i >= 0) return i
+    }
+    if (q.l && q.l === lastEventId) return ring.length
+    for (let i = ring.length; q.l && i--; ) if (ring[i]!.m.id === q.l) return i + 1
+    return -1
+  }
+
+  // This tab's own reading from its position, until it meets the group's stream.
+  const solo: ConnectionListener = {
+    message(m, tr) {
+      if (!had(m)) accept({ t: 'event', term: '', n: 0, after: lastEventId, m, tr })
+      // Up to the last event the group's stream showed: it goes on from there.
+      if (head && m.id !== undefined && m.id === head.m.id) stopOwn(), (term = head.term), (n = head.n)
+    },
+    state(change) {
+      if (change.state === 'closed') own = undefined
+    },
+    error() {},
+    open() {},
+    reset(info) {
+      each((l) => l.reset(info))
+    },
+  }
+  function readOwn(): void {
+    if (own || role === 'leader' || closed || !lastEventId) return
+    own = open(lastEventId)
+    own.attach(solo)
+    for (const type of types) own.listen(type)
+  }
+  function stopOwn(): void {
+    const c = own
+    own = undefined
+    c?.detach(solo)
   }
 
   function mirror(change: StateChange): void {
@@ -216,12 +297,12 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   // The leader's listener on the real connection: relay everything, and tell this tab's subscriptions.
   const relay: ConnectionListener = {
     message(m, tr) {
-      // A new leader resumes from the last id it had; the tabs ahead of it sent it what it missed,
-      // and the server's replay of those is not news to the group.
+      // A new leader resumes from the furthest point it learned; the server's replay of what the
+      // group has is not news to it.
       if (had(m)) return
-      const event = { t: 'event', n: seq + 1, m, tr } as const
-      post(event)
-      deliver(event)
+      const e = { t: 'event', term: tenure, n: ++count, after: lastEventId, m, tr } as const
+      post(e)
+      deliver(e)
     },
     state(change) {
       post({ t: 'state', c: { ...change, error: flatten(change.error) } })
@@ -248,50 +329,53 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
       dropped++
       return options.log?.({ type: 'share', shared: role, dropped })
     }
-    if (data.t !== 'join' && data.t !== 'need' && data.t !== 'reconnect' && data.t !== 'listen') heard = true
+    if (data.t === 'state' || data.t === 'event' || data.t === 'hello') heard = true
+    if ('to' in data && data.to !== me) return
     if (role === 'leader') {
-      // Answers to this new leader's hello from tabs ahead of it: what it did not have (a tab that
-      // had a position), or where the group is (a tab that had none: it starts there, as a joiner).
-      if (data.t === 'event') return void (data.to === me && deliver(data, true))
-      if (data.t === 'at') {
-        if (data.to === me && fresh && data.n > seq) (seq = data.n), (lastEventId = data.id)
-        return
-      }
+      // Answers to this new leader's hello, before it connects: what tabs ahead of it have, or
+      // (to a leader without a position) where a tab stands.
+      if (data.t === 'event') return void (!connection && deliver(data))
+      if (data.t === 'at') return void (fresh && !connection && !lastEventId && ((lastEventId = data.l), (placed = true)))
       // The answer to a joiner is addressed to it: the other tabs heard `open` already.
       if (data.t === 'join') {
-        post({ t: 'state', c: { state, transport, attempt, waitingFor }, n: seq, l: lastEventId, to: data.id })
+        post({ t: 'state', c: { state, transport, attempt, waitingFor }, term, n, l: lastEventId, to: data.id })
         if (state === 'open') post({ t: 'open', i: { transport: transport! }, to: data.id })
-      } else if (data.t === 'need') for (const event of ring) event.n > data.n && post({ ...event, r: true })
-      else if (data.t === 'reconnect') connection?.reconnect()
+      } else if (data.t === 'need') {
+        const i = after(data)
+        if (i < 0) post({ t: 'miss', term, n, l: lastEventId, to: data.id })
+        else {
+          for (const e of ring.slice(i)) post({ ...e, r: true, to: data.id })
+          post({ t: 'sent', to: data.id })
+        }
+      } else if (data.t === 'reconnect') connection?.reconnect()
       // Kept for the connection still to come (a new leader listens first) and for every later one.
       else if (data.t === 'listen') types.add(data.type), connection?.listen(data.type)
       return
     }
-    if ('to' in data && data.to !== me) return
-    if ((data.t === 'state' || data.t === 'hello') && data.n !== undefined && !synced) {
-      // The group's position: its number and the id of the event it stands for, together, so
-      // that this tab resumes from the right event should it lead.
-      synced = true
-      if (data.n > seq) (seq = data.n), (lastEventId = data.l ?? lastEventId)
+    if (data.t === 'event') deliver(data)
+    // The answer to this tab's need is complete: a gap seen from now on is asked for again.
+    else if (data.t === 'sent') asked = 0
+    else if (data.t === 'miss') {
+      asked = 0
+      // No ring holds what follows this tab's position: it reads from there itself, or (with no
+      // id to resume from) starts where the group is.
+      if (lastEventId) readOwn()
+      else (term = data.term), (n = data.n), (lastEventId = data.l)
     } else if (data.t === 'hello') {
-      // A new leader: the group goes on from the furthest any tab got. Behind it, ask; ahead of
-      // it, send it what it lacks (it drops what it has, and its connection's replay of these).
-      if (data.n > seq) post({ t: 'need', n: seq })
-      else if (data.n < seq) {
-        post({ t: 'at', n: seq, id: lastEventId, to: data.id })
-        if (!data.fresh) for (const event of ring) event.n > data.n && post({ ...event, r: true, to: data.id })
-      }
-    }
-    // Every new leader hears the event types this tab listens for (the native EventSource registers
-    // named events one by one), also those it asked for before any tab led.
-    if (data.t === 'hello') for (const type of types) post({ t: 'listen', type })
-    if (data.t === 'event') {
-      if (synced) deliver(data, true)
-      // The leader's answer to this tab's join (or its hello) went astray: ask again.
-      else if (!rejoined) (rejoined = true), post({ t: 'join', id: me })
-    }
-    else if (data.t === 'state') mirror({ ...data.c, error: revive(data.c.error) })
-    else if (data.t === 'error') each((l) => l.error(revive(data.e)!))
+      // A new leader. Ahead of it, send it what it lacks; to one without a position, where this tab is.
+      const q = { t: 'need', term: '', n: 0, l: data.l, id: data.id } as const
+      const i = data.l ? after(q) : -1
+      if (i >= 0) for (const e of ring.slice(i)) post({ ...e, r: true, to: data.id })
+      else if (data.fresh && lastEventId) post({ t: 'at', l: lastEventId, to: data.id })
+      // Every new leader hears the event types this tab listens for (the native EventSource
+      // registers named events one by one), also those it asked for before any tab led.
+      for (const type of types) post({ t: 'listen', type })
+    } else if (data.t === 'state') {
+      // The answer to this tab's join: where the group stands, for a tab without a position.
+      // (A leader that has none yet: the first event it relays is where this tab starts.)
+      if (data.term && !placed) (placed = true), (term = data.term), (n = data.n!), (lastEventId = data.l!)
+      mirror({ ...data.c, error: revive(data.c.error) })
+    } else if (data.t === 'error') each((l) => l.error(revive(data.e)!))
     else if (data.t === 'open') each((l) => l.open(data.i))
     else if (data.t === 'reset') each((l) => l.reset(data.i))
   }
@@ -312,10 +396,11 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
 
   function lead(): void {
     role = 'leader'
-    // A tab that never had the group's position (it joined while no tab led) learns it now.
-    fresh = !synced
-    synced = true
-    post({ t: 'hello', n: seq, l: lastEventId, id: me, ...(fresh && { fresh: true as const }) })
+    stopOwn()
+    fresh = !lastEventId
+    // Unique across tabs and time (a tab's name is random, and two may draw alike).
+    tenure = `${me}.${env.now().toString(36)}.${++tenures}`
+    post({ t: 'hello', l: lastEventId, id: me, ...(fresh && { fresh: true as const }) })
     options.log?.({ type: 'share', transport: undefined, shared: 'leader' })
     // In a group that had a leader before, the tabs ahead answer within a few ms: connect from the
     // furthest point the group knows; no sooner than the shared connection would have tried again
@@ -327,6 +412,8 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
 
   function connect(): void {
     if (role !== 'leader' || closed) return
+    // Numbered anew in this tenure; the first event links to the position it resumes from.
+    ;(term = tenure), (n = count = 0), (placed = true)
     connection = open(lastEventId, failingSince ? { attempt: Math.min(attempt, MAX_ATTEMPT), since: failingSince } : undefined)
     connection.attach(relay)
     for (const type of types) connection.listen(type)
@@ -356,15 +443,16 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     }
     const wasAway = away
     away = type === 'freeze' || type === 'pagehide'
-    if (away) return stepDown()
+    if (away) return stepDown(), stopOwn()
     // Back from the freeze or the cache: what was relayed meanwhile, from the leader's ring.
-    if (wasAway && synced) post({ t: 'need', n: seq })
+    if (wasAway && placed) need(true)
     queue()
   }
 
   function finish(change?: StateChange): void {
     if (closed) return
     stepDown()
+    stopOwn()
     closed = true
     state = 'closed'
     env.clearTimeout(graceTimer)
@@ -385,6 +473,8 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     if (closed) return
     for (const type of ['freeze', 'resume', 'pagehide', 'pageshow', 'visibilitychange']) page?.addEventListener(type, onPage)
     post({ t: 'join', id: me })
+    // A resume point of its own: the leader's ring, or its own reading, from there.
+    if (placed) need(true)
     queue()
   }
 

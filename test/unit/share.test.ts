@@ -397,6 +397,15 @@ describe('the tabs protocol: every message checked, gaps asked for, joiners star
       { t: 'need', n: Infinity },
       { t: 'hello', n: 1.5 },
       { t: 'listen', type: { toString: null } },
+      // The shapes of protocol 4, each with one field out of bounds or of the wrong type.
+      { t: 'event', term: 'x'.repeat(65), n: 3, after: '2', m: { type: 'message', data: 'x', lastEventId: '3' }, tr: 'eventsource' },
+      { t: 'event', term: 't', n: 3, after: 2, m: { type: 'message', data: 'x', lastEventId: '3' }, tr: 'eventsource' },
+      { t: 'event', term: 't', n: 3, after: '2', m: { type: 'message', data: 'x', id: 'x'.repeat(4097), lastEventId: '3' }, tr: 'eventsource' },
+      { t: 'need', term: 't', n: -1, l: '', id: 'a' },
+      { t: 'need', term: 't', n: 0, l: '', id: 'a'.repeat(65) },
+      { t: 'miss', term: 't', n: 0, l: '' },
+      { t: 'at', l: null, to: 'a' },
+      { t: 'state', c: { state: 'open', transport: 'eventsource', attempt: 0 }, term: 't', n: 1.5, l: '' },
     ]
     for (const message of hostile) stray.postMessage(message)
     await tick()
@@ -409,10 +418,12 @@ describe('the tabs protocol: every message checked, gaps asked for, joiners star
 
   it('an event whose number leaves a gap is not taken as the new position: the follower asks the leader, and gets every event once, in order', async () => {
     const { t0, subs, seen, stray, bus } = await group()
+    let term = ''
+    stray.onmessage = ({ data }: MessageEvent) => void (data.t === 'event' && (term = data.term))
     send(t0, 2)
     await tick()
-    // A forged number far ahead.
-    stray.postMessage({ t: 'event', n: 99, m: { type: 'message', data: 'forged', id: '99', lastEventId: '99' }, tr: 'eventsource' })
+    // A forged number far ahead, in the leader's tenure (read off the channel).
+    stray.postMessage({ t: 'event', term, n: 99, after: '2', m: { type: 'message', data: 'forged', id: '99', lastEventId: '99' }, tr: 'eventsource' })
     await tick()
     // A follower that misses relayed events (a busy tab): it asks for them when the next one shows the gap.
     bus.blocked.add(1)
@@ -425,6 +436,50 @@ describe('the tabs protocol: every message checked, gaps asked for, joiners star
     expect(seen[0]!.events).toEqual(expected)
     expect(seen[1]!.events).toEqual(expected)
     for (const sub of subs) sub.close()
+  })
+
+  it('a tab that subscribes with its own resume point gets the events from there out of the leader\'s ring, without a connection of its own', async () => {
+    const { t0, t2, subs, seen } = await group()
+    send(t0, 5)
+    await tick()
+    // A page that saved id 2 before a reload.
+    const late = t2.subscribe(URL_, shared(t2, { lastEventId: '2' }))
+    const seenLate = record(late)
+    await tick()
+    send(t0, 1, 6)
+    await tick()
+    expect(seenLate.events.map((e) => e.split('#')[0])).toEqual(['e3', 'e4', 'e5', 'e6'])
+    expect(t2.connections).toHaveLength(0)
+    expect(seen[1]!.events).toHaveLength(6)
+    for (const sub of [...subs, late]) sub.close()
+  })
+
+  it('where no ring holds its resume point, a tab reads from there on a connection of its own until it meets the group\'s stream, then closes it', async () => {
+    const { t0, t2, subs } = await group()
+    send(t0, 5, 101)
+    await tick()
+    // Saved before a reload, older than anything the group has.
+    const late = t2.subscribe(URL_, shared(t2, { lastEventId: '100' }))
+    const seenLate = record(late)
+    await tick()
+    expect(t2.open()).toHaveLength(1)
+    const own = t2.open()[0]!
+    expect(own.from).toBe('100')
+    own.sink.open()
+    // Its server sends what followed 100; the group's stream goes on meanwhile (106).
+    send(t0, 1, 106)
+    await tick()
+    send(t2, 4, 101)
+    await tick()
+    expect(t2.open()).toHaveLength(1)
+    send(t2, 2, 105)
+    await tick()
+    // Up to where the group's stream is: its own reading is done, and the group's goes on.
+    expect(t2.open()).toHaveLength(0)
+    send(t0, 1, 107)
+    await tick()
+    expect(seenLate.events.map((e) => e.split('#')[0])).toEqual(['e101', 'e102', 'e103', 'e104', 'e105', 'e106', 'e107'])
+    for (const sub of [...subs, late]) sub.close()
   })
 
   it("the leader's answer to a joiner (state, open) goes to the joiner only: the other tabs do not hear open again", async () => {
