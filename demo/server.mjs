@@ -91,6 +91,8 @@ export async function startServer(options = {}) {
   let nextId = 1
   const streams = new Set() // live SSE responses and WebSockets: { kind, send(text), close() }
   const waiters = new Set() // held long polls
+  let peak = 0 // the most streams and held polls open at once
+  const opened = () => void (peak = Math.max(peak, streams.size + waiters.size))
   const connections = [] // every connect/poll: { transport, lastEventId, at }
   const faults = {
     refuse: new Set(), // transports answered with 503 (HTTP) or a refused upgrade (websocket)
@@ -382,6 +384,7 @@ export async function startServer(options = {}) {
       streams.delete(stream)
     }
     streams.add(stream)
+    opened()
     res.on('close', cleanup)
   }
 
@@ -415,6 +418,7 @@ export async function startServer(options = {}) {
       waiters.delete(waiter)
     }
     waiters.add(waiter)
+    opened()
     res.on('close', done)
   }
 
@@ -473,6 +477,7 @@ export async function startServer(options = {}) {
         streams.delete(stream)
       }
       streams.add(stream)
+      opened()
       ws.on('close', cleanup)
       ws.on('error', cleanup)
     })
@@ -499,6 +504,12 @@ export async function startServer(options = {}) {
     connections,
     /** Streams (SSE responses, WebSockets) and held long polls open now. */
     live: () => streams.size + waiters.size,
+    /** The most streams and held polls open at once since the last call (which starts a new count). */
+    peak() {
+      const most = peak
+      peak = streams.size + waiters.size
+      return most
+    },
     log,
     raw,
     async close() {

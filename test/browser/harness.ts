@@ -30,6 +30,8 @@ export interface TestServer {
   }
   connections: Array<{ transport: string; lastEventId: string | null; at: number; url: string }>
   live(): number
+  /** The most streams and held polls open at once since the last call. */
+  peak(): number
   log: Array<{ id: number; event?: string; data: string }>
   raw: Map<string, Uint8Array | string>
   close(): Promise<void>

@@ -165,6 +165,91 @@ describe('sharing across tabs in Chromium', () => {
     120_000,
   )
 
+  it(
+    '10 tabs at 500 events/s, the leader crashed, frozen and closed in turn: every tab gets every event from its start once, in order; one stream at the server at any moment',
+    async () => {
+      server = await startServer({ heartbeatMs: 1000 })
+      const context = await browser.newContext()
+      const options = { transports: ['eventsource'], retry: { initialDelay: 50, maxDelay: 300 } }
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+      let publisher: ReturnType<typeof setInterval> | undefined
+      try {
+        const open = await Promise.all(Array.from({ length: 10 }, () => tab(context)))
+        for (const page of open) await subscribeIn(page, options)
+        await open[0]!.waitForFunction(() => (window as unknown as { tab: Tab }).tab.states.some((s) => s.startsWith('open')), null, { timeout: 10_000 })
+        server.peak()
+        let published = 0
+        publisher = setInterval(() => {
+          for (let i = 0; i < 5; i++) server.publish({ data: `e${++published}` })
+        }, 10)
+        const done: string[] = []
+        for (const action of ['crash', 'freeze', 'close', 'crash', 'freeze', 'close']) {
+          await sleep(1200)
+          const roles = await Promise.all(open.map(async (p) => (await read(p)).shared))
+          expect(roles.filter((r) => r === 'leader'), `roles before ${action}: ${roles.join(' ')}`).toHaveLength(1)
+          const leader = open[roles.indexOf('leader')]!
+          if (action === 'crash') {
+            const cdp = await context.newCDPSession(leader)
+            void cdp.send('Page.crash').catch(() => {})
+            open.splice(open.indexOf(leader), 1)
+          } else if (action === 'close') {
+            await leader.close({ runBeforeUnload: false })
+            open.splice(open.indexOf(leader), 1)
+          } else {
+            // Frozen for a second, then back. Headless Chromium does not freeze a page on request
+            // (Page.setWebLifecycleState leaves it running), so the test does what a freeze does:
+            // the freeze event, then no task runs for a second (messages from other tabs wait),
+            // then the resume event. The tab hands over on freeze and catches up on resume.
+            const before = server.connections.length
+            await leader.evaluate(() => {
+              document.dispatchEvent(new Event('freeze', { bubbles: true }))
+              setTimeout(() => {
+                const until = Date.now() + 1000
+                while (Date.now() < until);
+                document.dispatchEvent(new Event('resume', { bubbles: true }))
+              })
+            })
+            await sleep(500)
+            // Another tab took over while it was frozen.
+            expect(server.connections.length).toBeGreaterThan(before)
+            await sleep(600)
+          }
+          done.push(action)
+          // Tabs come and go as people open them: a new one for each that went.
+          while (open.length < 10) {
+            const fresh = await tab(context)
+            await subscribeIn(fresh, options)
+            open.push(fresh)
+          }
+        }
+        await sleep(500)
+        clearInterval(publisher)
+        const last = published
+        await Promise.all(open.map((page) => page.waitForFunction((n) => (window as unknown as { tab: Tab }).tab.events.at(-1)?.data === `e${n}`, last, { timeout: 30_000, polling: 50 })))
+        const peak = server.peak()
+        let lost = 0
+        let doubled = 0
+        for (const page of open) {
+          const seen = (await read(page)).events.map((e) => Number(e.data.slice(1)))
+          const unique = new Set(seen)
+          doubled += seen.length - unique.size
+          lost += last - seen[0]! + 1 - unique.size
+          // From where the tab started, to the end: contiguous.
+          expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => seen[0]! + i))
+        }
+        console.log(`[sharing] 10 tabs at 500 events/s, ${last} events, leader ${done.join(', ')}: ${lost} lost, ${doubled} doubled, at most ${peak} stream(s) at the server at once`)
+        expect(lost).toBe(0)
+        expect(doubled).toBe(0)
+        expect(peak).toBe(1)
+      } finally {
+        clearInterval(publisher)
+        await context.close()
+        await server.close()
+      }
+    },
+    120_000,
+  )
+
   it('in one page: 20 components subscribing and leaving at random on 3 endpoints for 10 s: at most 3 connections, no gap, nothing left', async () => {
     server = await startServer({ heartbeatMs: 1000 })
     const context = await browser.newContext()
