@@ -27,6 +27,10 @@ const GATHER = 50
 const MAX_WAIT = 3600000
 /** Failed attempts in a row taken over from another tab, at most (the backoff is at its maximum long before). */
 const MAX_ATTEMPT = 64
+/** How often a follower says it is there (a leader relays only while one may listen), in ms. */
+const HERE = 5000
+/** Followers a leader keeps track of, at most (beyond, it relays to whoever is there). */
+const MAX_FOLLOWERS = 1024
 
 /** A relayed event: the leader's tenure and its number in it, the id it comes after; `r`: an answer to a tab that asked. */
 type Relay = { t: 'event'; term: string; n: number; after: string; m: EventSourceMessage; tr: TransportName; r?: true; to?: string }
@@ -40,7 +44,7 @@ type Relayed =
   | { t: 'at'; l: string; to: string }
   | { t: 'miss'; term: string; n: number; l: string; to: string }
   | { t: 'sent'; to: string }
-type Asked = { t: 'join'; id: string } | { t: 'need'; term: string; n: number; l: string; id: string } | { t: 'reconnect' } | { t: 'listen'; type: string }
+type Asked = { t: 'join' | 'here' | 'bye'; id: string } | { t: 'need'; term: string; n: number; l: string; id: string } | { t: 'reconnect' } | { t: 'listen'; type: string }
 
 const CLASSES: Record<string, typeof SubwireError> = { http: HttpError, connection: ConnectionError, timeout: TimeoutError, protocol: ProtocolError, decode: DecodeError } as never
 
@@ -104,6 +108,8 @@ function valid(data: unknown, options: Resolved): data is Relayed | Asked {
     case 'listen':
       return isText(data.type, 1024)
     case 'join':
+    case 'here':
+    case 'bye':
       return isText(data.id, 64)
     default:
       return data.t === 'reconnect'
@@ -173,6 +179,10 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   let heard = false
   // This tab's name on the channel, for answers addressed to it.
   const me = String(env.random()).slice(2, 12)
+  // As leader: the tabs that said they follow and have not said goodbye (one that crashed stays:
+  // relaying to nobody costs less than starving someone). Nobody there: nothing is relayed.
+  const followers = new Set<string>()
+  let hereTimer: unknown
   const ring: Relay[] = []
   // The ids of the events in the ring, with their data: what a new leader's connection replays is
   // not relayed again. The same id with other data is new (the server's ids started again).
@@ -294,30 +304,31 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     } else each((l) => l.state(change))
   }
 
-  // The leader's listener on the real connection: relay everything, and tell this tab's subscriptions.
+  // The leader's listener on the real connection: relay everything (when a follower is there), and
+  // tell this tab's subscriptions.
   const relay: ConnectionListener = {
     message(m, tr) {
       // A new leader resumes from the furthest point it learned; the server's replay of what the
       // group has is not news to it.
       if (had(m)) return
       const e = { t: 'event', term: tenure, n: ++count, after: lastEventId, m, tr } as const
-      post(e)
+      if (followers.size) post(e)
       deliver(e)
     },
     state(change) {
-      post({ t: 'state', c: { ...change, error: flatten(change.error) } })
+      if (followers.size) post({ t: 'state', c: { ...change, error: flatten(change.error) } })
       mirror(change)
     },
     error(e) {
-      post({ t: 'error', e: flatten(e)! })
+      if (followers.size) post({ t: 'error', e: flatten(e)! })
       each((l) => l.error(e))
     },
     open(info) {
-      post({ t: 'open', i: { transport: info.transport, status: info.status } })
+      if (followers.size) post({ t: 'open', i: { transport: info.transport, status: info.status } })
       each((l) => l.open(info))
     },
     reset(info) {
-      post({ t: 'reset', i: info })
+      if (followers.size) post({ t: 'reset', i: info })
       each((l) => l.reset(info))
     },
   }
@@ -332,6 +343,8 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     if (data.t === 'state' || data.t === 'event' || data.t === 'hello') heard = true
     if ('to' in data && data.to !== me) return
     if (role === 'leader') {
+      if (data.t === 'bye') followers.delete(data.id)
+      else if ('id' in data && data.t !== 'hello' && followers.size < MAX_FOLLOWERS) followers.add(data.id)
       // Answers to this new leader's hello, before it connects: what tabs ahead of it have, or
       // (to a leader without a position) where a tab stands.
       if (data.t === 'event') return void (!connection && deliver(data))
@@ -362,6 +375,7 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
       if (lastEventId) readOwn()
       else (term = data.term), (n = data.n), (lastEventId = data.l)
     } else if (data.t === 'hello') {
+      post({ t: 'here', id: me })
       // A new leader. Ahead of it, send it what it lacks; to one without a position, where this tab is.
       const q = { t: 'need', term: '', n: 0, l: data.l, id: data.id } as const
       const i = data.l ? after(q) : -1
@@ -425,6 +439,7 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     waiting = undefined
     if (role !== 'leader') return
     role = 'follower'
+    followers.clear()
     env.clearTimeout(gathering)
     const c = connection
     connection = undefined
@@ -453,9 +468,11 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     if (closed) return
     stepDown()
     stopOwn()
+    post({ t: 'bye', id: me })
     closed = true
     state = 'closed'
     env.clearTimeout(graceTimer)
+    env.clearTimeout(hereTimer)
     channel.onmessage = null
     channel.close()
     page?.removeEventListener('freeze', onPage)
@@ -473,6 +490,12 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     if (closed) return
     for (const type of ['freeze', 'resume', 'pagehide', 'pageshow', 'visibilitychange']) page?.addEventListener(type, onPage)
     post({ t: 'join', id: me })
+    // Said again now and then: a leader that missed it (or came later) relays to this tab too.
+    const beat = () => {
+      if (role === 'follower' && !away) post({ t: 'here', id: me })
+      hereTimer = env.setTimeout(beat, HERE)
+    }
+    hereTimer = env.setTimeout(beat, HERE)
     // A resume point of its own: the leader's ring, or its own reading, from there.
     if (placed) need(true)
     queue()

@@ -67,7 +67,9 @@
     var options = transport === 'auto' ? {} : { transports: [transport] }
     if (q.get('remember') === '0') options.rememberFor = 0
     if (from) options.lastEventId = from
-    var sub = Subwire.subscribe(url, options)
+    // tabs=1: with the cross-tab add-on plugged in, in a tab alone (what one open tab of such an app pays).
+    var subscribe = q.get('tabs') === '1' ? Subwire.subscribeWith({ tabs: SubwireTabs.tabs }) : Subwire.subscribe
+    var sub = subscribe(url, options)
     sub.on('message', function (e) { onData(e.data) })
     close = function () { sub.close() }
   } else if (client === 'native' && transport === 'eventsource') {

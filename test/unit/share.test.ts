@@ -438,6 +438,33 @@ describe('the tabs protocol: every message checked, gaps asked for, joiners star
     for (const sub of subs) sub.close()
   })
 
+  it('a tab alone relays nothing; a follower that joins gets every event from there on; once it said goodbye, relaying stops again', async () => {
+    const all = tabs(2)
+    const [t0, t1] = all.tabs as [World, World]
+    const relayed: string[] = []
+    all.bus.tap = (tab, data) => void ((data as { t: string }).t === 'event' && relayed.push(`t${tab}`))
+    const alone = t0.subscribe(URL_, shared(t0))
+    await tick()
+    t0.connections[0]!.sink.open()
+    send(t0, 3)
+    await tick()
+    expect(relayed).toEqual([])
+    const follower = t1.subscribe(URL_, shared(t1))
+    const seen = record(follower)
+    await tick()
+    send(t0, 2, 4)
+    await tick()
+    expect(seen.events.map((e) => e.split('#')[0])).toEqual(['e4', 'e5'])
+    expect(relayed).toEqual(['t0', 't0'])
+    follower.close()
+    await tick(1500)
+    send(t0, 2, 6)
+    await tick()
+    expect(relayed).toHaveLength(2)
+    expect(alone.lastEventId).toBe('7')
+    alone.close()
+  })
+
   it('a tab that subscribes with its own resume point gets the events from there out of the leader\'s ring, without a connection of its own', async () => {
     const { t0, t2, subs, seen } = await group()
     send(t0, 5)
