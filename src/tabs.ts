@@ -183,7 +183,10 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   // relaying to nobody costs less than starving someone). Nobody there: nothing is relayed.
   const followers = new Set<string>()
   let hereTimer: unknown
+  // The ring: the last RING events, oldest at `oldest` once it is full.
   const ring: Relay[] = []
+  let oldest = 0
+  const inOrder = () => (oldest ? [...ring.slice(oldest), ...ring.slice(0, oldest)] : ring)
   // The ids of the events in the ring, with their data: what a new leader's connection replays is
   // not relayed again. The same id with other data is new (the server's ids started again).
   const known = new Map<string, string>()
@@ -235,13 +238,19 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
 
   function accept(e: Relay): void {
     if (e.m.id !== undefined) known.set(e.m.id, e.m.data)
-    if (ring.push(e) > RING) {
-      const { m: old } = ring.shift()!
+    if (ring.length < RING) ring.push(e)
+    else {
+      const { m: old } = ring[oldest]!
       if (had(old)) known.delete(old.id!)
+      ring[oldest] = e
+      oldest = (oldest + 1) % RING
     }
     lastEventId = e.m.lastEventId
     transport = e.tr
-    each((l) => l.message(e.m, e.tr))
+    for (const l of listeners) {
+      if (closed) return
+      l.message(e.m, e.tr)
+    }
   }
 
   /** Ask the leader for what follows this tab's position: once per answer (again after a second without one). */
@@ -251,8 +260,8 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     post({ t: 'need', term, n, l: lastEventId, id: me })
   }
 
-  /** Where in the ring the events after a position start: -1 when the ring does not hold it. */
-  function after(q: Extract<Asked, { t: 'need' }>): number {
+  /** Where in the ring (in order) the events after a position start: -1 when the ring does not hold it. */
+  function after(q: Extract<Asked, { t: 'need' }>, ring: Relay[]): number {
     if (q.term && q.term === term && q.n === n) return ring.length
     if (q.term) {
       const i = ring.findIndex((e) => e.term === q.term && e.n === q.n + 1)
@@ -311,9 +320,9 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
       // A new leader resumes from the furthest point it learned; the server's replay of what the
       // group has is not news to it.
       if (had(m)) return
-      const e = { t: 'event', term: tenure, n: ++count, after: lastEventId, m, tr } as const
+      const e = { t: 'event', term: tenure, n: (n = ++count), after: lastEventId, m, tr } as const
       if (followers.size) post(e)
-      deliver(e)
+      accept((head = e))
     },
     state(change) {
       if (followers.size) post({ t: 'state', c: { ...change, error: flatten(change.error) } })
@@ -354,10 +363,11 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
         post({ t: 'state', c: { state, transport, attempt, waitingFor }, term, n, l: lastEventId, to: data.id })
         if (state === 'open') post({ t: 'open', i: { transport: transport! }, to: data.id })
       } else if (data.t === 'need') {
-        const i = after(data)
+        const list = inOrder()
+        const i = after(data, list)
         if (i < 0) post({ t: 'miss', term, n, l: lastEventId, to: data.id })
         else {
-          for (const e of ring.slice(i)) post({ ...e, r: true, to: data.id })
+          for (const e of list.slice(i)) post({ ...e, r: true, to: data.id })
           post({ t: 'sent', to: data.id })
         }
       } else if (data.t === 'reconnect') connection?.reconnect()
@@ -378,8 +388,9 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
       post({ t: 'here', id: me })
       // A new leader. Ahead of it, send it what it lacks; to one without a position, where this tab is.
       const q = { t: 'need', term: '', n: 0, l: data.l, id: data.id } as const
-      const i = data.l ? after(q) : -1
-      if (i >= 0) for (const e of ring.slice(i)) post({ ...e, r: true, to: data.id })
+      const list = inOrder()
+      const i = data.l ? after(q, list) : -1
+      if (i >= 0) for (const e of list.slice(i)) post({ ...e, r: true, to: data.id })
       else if (data.fresh && lastEventId) post({ t: 'at', l: lastEventId, to: data.id })
       // Every new leader hears the event types this tab listens for (the native EventSource
       // registers named events one by one), also those it asked for before any tab led.

@@ -481,6 +481,24 @@ describe('the tabs protocol: every message checked, gaps asked for, joiners star
     for (const sub of [...subs, late]) sub.close()
   })
 
+  it('the ring holds the last 1000 events in order past its wrap: a resume point in it is answered from there, one before it is not', async () => {
+    const { t0, t2, subs } = await group()
+    send(t0, 1200)
+    await tick()
+    const inRing = t2.subscribe(URL_, shared(t2, { lastEventId: '500' }))
+    const got = record(inRing)
+    await tick()
+    expect(t2.connections).toHaveLength(0)
+    expect(got.events.map((e) => parseInt(e.split('#')[1]!))).toEqual(Array.from({ length: 700 }, (_, i) => 501 + i))
+    inRing.close()
+    await tick(1500)
+    // 200 is older than what the ring holds (201–1200): this tab reads from there on its own.
+    const before = t2.subscribe(URL_, shared(t2, { lastEventId: '200' }))
+    await tick()
+    expect(t2.open().map((c) => c.from)).toEqual(['200'])
+    for (const sub of [...subs, before]) sub.close()
+  })
+
   it('where no ring holds its resume point, a tab reads from there on a connection of its own until it meets the group\'s stream, then closes it', async () => {
     const { t0, t2, subs } = await group()
     send(t0, 5, 101)
