@@ -134,6 +134,37 @@ describe('createStore', () => {
     unwatch()
   })
 
+  it('a watcher that stops watching while being told goes, the others are still told; a reduce that throws skips that event, reported, and the stream goes on', async () => {
+    counting(() => stream(['a', 'boom', 'c']))
+    const thrown: unknown[] = []
+    vi.stubGlobal('reportError', (e: unknown) => thrown.push(e))
+    try {
+      const store = createStore<string, string>(URL_, {
+        ...eventsource,
+        initial: '',
+        reduce: (text, e) => {
+          if (e.data === 'boom') throw new Error('reduce failed')
+          return text + e.data
+        },
+      })
+      const told: string[] = []
+      let first = 0
+      const unwatchFirst = store.subscribe(() => {
+        first++
+        unwatchFirst()
+      })
+      const unwatch = store.subscribe(() => told.push(store.get().value))
+      await vi.waitFor(() => expect(store.get().value).toBe('ac'))
+      expect(first).toBe(1)
+      expect(told.at(-1)).toBe('ac')
+      expect(thrown.map((e) => String((e as Error).message))).toContain('reduce failed')
+      expect(store.get().lastEventId).toBe('3')
+      unwatch()
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
+
   it('idle (no url): closed, the initial value, watching does nothing', () => {
     const store = idle(5)
     const unwatch = store.subscribe(() => {})

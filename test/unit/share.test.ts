@@ -438,6 +438,29 @@ describe('the tabs protocol: every message checked, gaps asked for, joiners star
     for (const sub of subs) sub.close()
   })
 
+  it('absurd numbers from another tab are bounded before use: a wait of 2^53 ms is an hour, a count of 2^40 failures is 64', async () => {
+    const { t0, t1, subs, stray } = await group()
+    const states: StateChange[] = []
+    subs[1]!.on('state', (change) => states.push(change))
+    stray.postMessage({ t: 'state', c: { state: 'reconnecting', transport: 'eventsource', attempt: 2 ** 40, delay: Number.MAX_SAFE_INTEGER } })
+    await tick()
+    // The leader goes; tab 1 takes over the forged wait and count, bounded.
+    subs[0]!.close()
+    await tick(1000)
+    await tick(60)
+    expect(t1.connections).toHaveLength(0)
+    await tick(3_600_000 - 2000)
+    expect(t1.connections).toHaveLength(0)
+    await tick(2000)
+    expect(t1.connections).toHaveLength(1)
+    t1.connections[0]!.sink.close(new ConnectionError('reset', 'eventsource'))
+    await tick()
+    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', attempt: 65 })
+    expect(states.at(-1)!.delay!).toBeLessThanOrEqual(30_000 * 1.5)
+    expect(t0.open()).toHaveLength(0)
+    subs[1]!.close()
+  })
+
   it('a tab alone relays nothing; a follower that joins gets every event from there on; once it said goodbye, relaying stops again', async () => {
     const all = tabs(2)
     const [t0, t1] = all.tabs as [World, World]
