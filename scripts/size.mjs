@@ -19,9 +19,11 @@ import { minify } from 'terser'
  * 13.8 KiB: streams that are requests (method, body, a oneShot answer's end and cut-off: +0.29 KiB)
  * the mixed-content check before connecting (+0.05 KiB) and the sharing rule (+0.03 KiB). The
  * 9.0 KiB target of the core issue is not met.
+ * 13.9 KiB: the connection's driver split from its face (+0.07 KiB): `createConnection` is no
+ * longer one 200-line closure (the face, `drive` under 120 lines, `openTransport`, `crowded`).
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 13.8 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 13.9 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
 ]
 

@@ -4,6 +4,10 @@
 // the page, then those that run user code (listeners, `log`). An input that arrives while a step or
 // its effects run (a listener that calls close(), a transport that answers at once) waits in a
 // queue until they are done, so user code always meets a finished transition.
+//
+// Three parts: `createConnection`, the face subscriptions see (attach, detach, reconnect, the
+// current state); `drive`, the loop of inputs, steps and effects with its one timer; and
+// `openTransport`, a transport's context and sink for one attempt.
 import { report } from './report'
 import { SubwireError } from './errors'
 import { initial, step, type Ctx, type Effect, type Input, type Report, type Sides, type State } from './machine'
@@ -101,24 +105,89 @@ const pass = (effect: Effect) => (effect[0] === 'connect' ? 2 : effect[0] === 't
 /** What a transport reports through its sink: the sink method, and the report it becomes. */
 const SINK = ['open', 'heartbeat', 'activity', 'event', 'id', 'retry', 'warn', 'close'] as const
 
+/** What the driver keeps of one connection, for the face that `createConnection` returns. */
+interface Driver {
+  /** Step the machine with one input (queued while a step or its effects run). */
+  feed(input: Input): void
+  /** The state stored after the last step. */
+  s: State
+  /** The subscriptions' listeners (replaced, never changed in place). */
+  listeners: ConnectionListener[]
+  readonly handles: Map<number, TransportHandle>
+  readonly types: Set<string>
+}
+
+/**
+ * A connection: the driver (`drive`) runs the machine; this is the face subscriptions see. It
+ * starts in a microtask after the first listener attached, and closes (after `grace`) when the
+ * last one left.
+ */
 export function createConnection(options: Resolved, implementations: Transports, grace: number, onClosed?: () => void, negotiation?: Negotiation, failing?: { attempt: number; since: number }): Connection {
+  const d = drive(options, implementations, grace, onClosed, negotiation, failing)
+  const { order } = options
+  let scheduled = false
+  return {
+    attach(listener) {
+      if (d.s.phase === 'closed') return false
+      d.listeners = [...d.listeners, listener]
+      if (d.s.idle) d.feed(['attach'])
+      // Start after the caller had a chance to attach listeners.
+      if (!scheduled) queueMicrotask(() => d.feed(['start']))
+      scheduled = true
+      return true
+    },
+    detach(listener) {
+      const rest = d.listeners.filter((l) => l !== listener)
+      if (rest.length === d.listeners.length || d.s.phase === 'closed') return
+      d.listeners = rest
+      if (!rest.length) d.feed(['detach'])
+    },
+    reconnect() {
+      // (Before the start there is no connection to replace: the machine ignores it.)
+      if (scheduled) d.feed(['reconnect'])
+    },
+    listen(type) {
+      if (d.types.has(type)) return
+      d.types.add(type)
+      if (d.s.main) d.handles.get(d.s.main.epoch)?.listen?.(type)
+    },
+    get state() {
+      return d.s.phase === 'idle' ? 'connecting' : d.s.phase
+    },
+    get transport() {
+      return scheduled ? order[d.s.main?.index ?? d.s.tried] : undefined
+    },
+    get lastEventId() {
+      return d.s.lastEventId
+    },
+    get attempt() {
+      return d.s.backoff.attempt
+    },
+    get waitingFor() {
+      return d.s.waitingFor
+    },
+  }
+}
+
+/**
+ * The driver: it feeds the machine, stores each next state, keeps one timer for the earliest
+ * deadline, and runs the effects (the transports, the page listeners, the subscriptions' listeners).
+ */
+function drive(options: Resolved, implementations: Transports, grace: number, onClosed?: () => void, negotiation?: Negotiation, failing?: { attempt: number; since: number }): Driver {
   const { env, order, endpoint, rememberFor } = options
   const page = env.window ?? nowhere
   const worked = workedIn.get(page) ?? new Set<string>()
   workedIn.set(page, worked)
   const seen = createSeen()
-  const types = new Set<string>()
-  const handles = new Map<number, TransportHandle>()
   // Development: connections per origin across tabs, for the six-connection diagnosis.
   const limit = __DEV__ && env.locks ? createLimit(env.locks) : undefined
-  let listeners: ConnectionListener[] = []
   // `failing`: the backoff of a connection this one takes over (another tab held it).
   let state: State = initial(options, rememberFor ? negotiation?.recall(env.storage, endpoint, env.now()) : undefined, failing)
-  let scheduled = false
   let busy = false
   const queue: Input[] = []
   let timer: unknown
   let armedAt: number | undefined
+  const d: Driver = { feed, s: state, listeners: [], handles: new Map(), types: new Set() }
 
   const ctx: Ctx & { now: number } = {
     now: 0,
@@ -132,17 +201,7 @@ export function createConnection(options: Resolved, implementations: Transports,
     worked: () => worked.has(endpoint),
     report,
     sides: negotiation?.sides,
-    diagnose: __DEV__
-      ? (name) =>
-          // Over HTTP/1.1 a browser opens at most six connections per origin, shared by every tab: a
-          // stream asked for while the others hold them waits in the browser, not at the server.
-          name !== 'websocket' &&
-          env.httpVersion(options.urls[name] ?? options.nodes[state.neg.node]!) === 'http/1.1' &&
-          state.main !== undefined &&
-          (limit?.others(state.main.epoch) ?? 0) >= CROWDED
-            ? "this origin speaks HTTP/1.1, where a browser opens at most six connections per origin for all its tabs, and this request may be waiting for one: share connections (share: 'tabs'), serve over HTTP/2, or open fewer streams"
-            : undefined
-      : undefined,
+    diagnose: __DEV__ ? (name) => crowded(options, name, state, limit) : undefined,
   }
 
   /** One input: step, store, then run the effects. Inputs arriving meanwhile wait their turn. */
@@ -162,7 +221,7 @@ export function createConnection(options: Resolved, implementations: Transports,
       ctx.now = env.now()
       const before = state.deadlines
       const { state: after, effects } = step(state, input, ctx)
-      state = after
+      state = d.s = after
       if (after.deadlines !== before || armedAt === undefined) rearm()
       for (let n = 0; n < 3; n++) {
         if (n === 2) drain()
@@ -173,25 +232,13 @@ export function createConnection(options: Resolved, implementations: Transports,
 
   /** One timer, for the earliest deadline of the state. */
   function rearm(): void {
-    let at: number | undefined
-    for (const key in state.deadlines) {
-      const t = state.deadlines[key as keyof State['deadlines']]
-      if (t !== undefined && (at === undefined || t < at)) at = t
-    }
+    const at = earliest(state.deadlines)
     // (A deadline already past is armed again at 0: after the wall clock jumped, the timer of an
     // older deadline may still be far off.)
     if (at === armedAt && (at === undefined || at > ctx.now)) return
     env.clearTimeout(timer)
     armedAt = at
     timer = at === undefined ? undefined : env.setTimeout(() => ((armedAt = timer = undefined), feed(['tick'])), Math.max(0, at - ctx.now))
-  }
-
-  /** Tell every listener; stop as soon as the connection is closed. */
-  function emit(fn: (listener: ConnectionListener) => void): void {
-    for (const listener of listeners) {
-      if (state.phase === 'closed') return
-      fn(listener)
-    }
   }
 
   const onPage = ({ type }: Event) => feed(['page', type])
@@ -201,17 +248,21 @@ export function createConnection(options: Resolved, implementations: Transports,
       case 'connect': {
         const { epoch, index, node } = effect[1]
         // Only for an attempt still current: the user may have closed or reconnected meanwhile.
-        if (epoch === state.main?.epoch || epoch === state.side?.epoch) open(epoch, order[index]!, node)
-        return
+        if (epoch !== state.main?.epoch && epoch !== state.side?.epoch) return
+        const handle = openTransport(options, implementations, d.types, () => state.lastEventId, feed, epoch, order[index]!, node, limit)
+        d.handles.set(epoch, handle)
+        return feed(['handle', epoch, handle])
       }
       case 'stop':
-        handles.get(effect[1])?.close()
-        return void handles.delete(effect[1])
+        d.handles.get(effect[1])?.close()
+        return void d.handles.delete(effect[1])
       case 'tell': {
         // The hot path: transport → machine → each subscription. No copies, no re-dispatch.
         const [, method, value, transport] = effect
         if (method === 'message' && (value.id !== undefined || __DEV__)) seen.add(value.id ?? '', value.data)
-        return emit((l) => (l[method] as (v: unknown, t?: TransportName) => void)(value, transport))
+        // Every listener, until the connection is closed.
+        for (const l of d.listeners) if (state.phase !== 'closed') (l[method] as (v: unknown, t?: TransportName) => void)(value, transport)
+        return
       }
       case 'log':
         try {
@@ -230,8 +281,8 @@ export function createConnection(options: Resolved, implementations: Transports,
         env.clearTimeout(timer)
         armedAt = timer = undefined
         onClosed?.()
-        const all = listeners
-        listeners = []
+        const all = d.listeners
+        d.listeners = []
         for (const listener of all) {
           if (effect[2]) listener.error(effect[2])
           listener.state(effect[1])
@@ -240,75 +291,70 @@ export function createConnection(options: Resolved, implementations: Transports,
     }
   }
 
-  /** Open transport `name` on `node` for the attempt `epoch`; its reports become inputs. */
-  function open(epoch: number, name: TransportName, node: number): void {
-    const canSendHeaders = name !== 'websocket' && !(name === 'eventsource' && (options.eventsource === 'native' || (options.eventsource === 'auto' && !env.fetch)))
-    const target = options.urls[name] ?? options.nodes[node]!
-    const context: TransportContext = {
-      name,
-      env,
-      options,
-      target,
-      async url(withId, headers = canSendHeaders) {
-        const params = await provide(options.query, false, name, headers)
-        return withParams(target, { transport: name, ...params, [options.lastEventIdParam]: (withId && state.lastEventId) || undefined })
-      },
-      headers: () => provide(options.headers, true, name, canSendHeaders),
-      body: () => ask(options.body, 'body', name, canSendHeaders) as Promise<BodyInit | undefined>,
-      lastEventId: () => state.lastEventId,
-      types: () => types,
-    }
-    const sink = {} as Record<string, (value?: unknown) => void>
-    for (const method of SINK) sink[method] = (value) => feed([method === 'close' ? 'end' : method, epoch, value] as unknown as Report)
-    const end = __DEV__ && limit && name !== 'websocket' ? counted(epoch, new URL(target).origin, sink, limit) : undefined
-    const made = implementations[name]!(context, sink as unknown as TransportSink)
-    const handle = end ? { ...made, close: () => (end(), made.close()) } : made
-    handles.set(epoch, handle)
-    feed(['handle', epoch, handle])
-  }
+  return d
+}
 
-  const started = () => state.phase !== 'idle' || queue.length > 0
-
-  return {
-    attach(listener) {
-      if (state.phase === 'closed') return false
-      listeners = [...listeners, listener]
-      if (state.idle) feed(['attach'])
-      // Start after the caller had a chance to attach listeners.
-      if (!scheduled) queueMicrotask(() => feed(['start']))
-      scheduled = true
-      return true
-    },
-    detach(listener) {
-      const rest = listeners.filter((l) => l !== listener)
-      if (rest.length === listeners.length || state.phase === 'closed') return
-      listeners = rest
-      if (!rest.length) feed(['detach'])
-    },
-    reconnect() {
-      if (started()) feed(['reconnect'])
-    },
-    listen(type) {
-      if (types.has(type)) return
-      types.add(type)
-      if (state.main) handles.get(state.main.epoch)?.listen?.(type)
-    },
-    get state() {
-      return state.phase === 'idle' ? 'connecting' : state.phase
-    },
-    get transport() {
-      return scheduled ? order[state.main?.index ?? state.tried] : undefined
-    },
-    get lastEventId() {
-      return state.lastEventId
-    },
-    get attempt() {
-      return state.backoff.attempt
-    },
-    get waitingFor() {
-      return state.waitingFor
-    },
+/** The earliest of the deadlines, if any. */
+function earliest(deadlines: State['deadlines']): number | undefined {
+  let at: number | undefined
+  for (const key in deadlines) {
+    const t = deadlines[key as keyof State['deadlines']]
+    if (t !== undefined && (at === undefined || t < at)) at = t
   }
+  return at
+}
+
+/**
+ * Development: why an attempt on `name` got no answer, when the HTTP/1.1 limit can be the cause.
+ * Over HTTP/1.1 a browser opens at most six connections per origin, shared by every tab: a stream
+ * asked for while the others hold them waits in the browser, not at the server.
+ */
+function crowded(options: Resolved, name: TransportName, state: State, limit: Limit | undefined): string | undefined {
+  return name !== 'websocket' &&
+    options.env.httpVersion(options.urls[name] ?? options.nodes[state.neg.node]!) === 'http/1.1' &&
+    state.main !== undefined &&
+    (limit?.others(state.main.epoch) ?? 0) >= CROWDED
+    ? "this origin speaks HTTP/1.1, where a browser opens at most six connections per origin for all its tabs, and this request may be waiting for one: share connections (share: 'tabs'), serve over HTTP/2, or open fewer streams"
+    : undefined
+}
+
+/**
+ * Open transport `name` on `node` for the attempt `epoch`: its context (the URL with the resume
+ * point, the providers' headers, query and body), its sink's reports fed to the driver as inputs.
+ */
+function openTransport(
+  options: Resolved,
+  implementations: Transports,
+  types: Set<string>,
+  lastEventId: () => string,
+  feed: (input: Input) => void,
+  epoch: number,
+  name: TransportName,
+  node: number,
+  limit: Limit | undefined,
+): TransportHandle {
+  const { env } = options
+  const canSendHeaders = name !== 'websocket' && !(name === 'eventsource' && (options.eventsource === 'native' || (options.eventsource === 'auto' && !env.fetch)))
+  const target = options.urls[name] ?? options.nodes[node]!
+  const context: TransportContext = {
+    name,
+    env,
+    options,
+    target,
+    async url(withId, headers = canSendHeaders) {
+      const params = await provide(options.query, false, name, headers)
+      return withParams(target, { transport: name, ...params, [options.lastEventIdParam]: (withId && lastEventId()) || undefined })
+    },
+    headers: () => provide(options.headers, true, name, canSendHeaders),
+    body: () => ask(options.body, 'body', name, canSendHeaders) as Promise<BodyInit | undefined>,
+    lastEventId,
+    types: () => types,
+  }
+  const sink = {} as Record<string, (value?: unknown) => void>
+  for (const method of SINK) sink[method] = (value) => feed([method === 'close' ? 'end' : method, epoch, value] as unknown as Report)
+  const end = __DEV__ && limit && name !== 'websocket' ? counted(epoch, new URL(target).origin, sink, limit) : undefined
+  const made = implementations[name]!(context, sink as unknown as TransportSink)
+  return end ? { ...made, close: () => (end(), made.close()) } : made
 }
 
 /**
