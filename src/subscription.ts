@@ -119,6 +119,8 @@ export function createSubscribe(implementations: Transports, plugins: Plugins = 
     let told = false
     let connection: Connection | undefined
     let pageShared = false
+    // Where this subscription stood when it ended (a shared connection goes on without it).
+    let endedAt: string | undefined
     /** How this subscription gets its events: its own connection, the page's, or as a tab leading or following. */
     const shared = (): StateChange['shared'] => (connection as { role?: 'leader' | 'follower' } | undefined)?.role ?? (pageShared ? 'page' : 'own')
 
@@ -200,6 +202,7 @@ export function createSubscribe(implementations: Transports, plugins: Plugins = 
         if (error && !onError && !onStateChange && !listeners.has('error') && !listeners.has('state') && !feeds.size) console.warn(`subwire: closed for good: ${error.message}`)
       }
       signal?.removeEventListener('abort', close)
+      endedAt = connection?.lastEventId
       connection?.detach(listener)
       for (const feed of feeds) feed.end(error, !error)
       emitState(change ?? { state: 'closed', transport: connection?.transport, attempt: connection?.attempt ?? 0, reason: error ? 'error' : 'close' })
@@ -274,7 +277,7 @@ export function createSubscribe(implementations: Transports, plugins: Plugins = 
         return connection?.transport
       },
       get lastEventId() {
-        return connection?.lastEventId ?? resolved.lastEventId
+        return (closed ? endedAt : connection?.lastEventId) ?? resolved.lastEventId
       },
       [Symbol.asyncIterator]() {
         const feed = createFeed<SubwireEvent<unknown>>(bufferSize, (done, returned) => {

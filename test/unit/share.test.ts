@@ -81,6 +81,22 @@ describe('in a page', () => {
     late.close()
     own.close()
   })
+
+  it("a closed subscription's lastEventId stays where it closed while the shared connection goes on", async () => {
+    const w = world()
+    const a = w.subscribe(URL_, shared(w))
+    const b = w.subscribe(URL_, shared(w))
+    await tick()
+    w.connections[0]!.sink.open()
+    send(w, 3)
+    await tick()
+    b.close()
+    send(w, 2, 4)
+    await tick()
+    expect(a.lastEventId).toBe('5')
+    expect(b.lastEventId).toBe('3')
+    a.close()
+  })
 })
 
 describe('across tabs', () => {
