@@ -187,10 +187,12 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   const ring: Relay[] = []
   let oldest = 0
   const inOrder = () => (oldest ? [...ring.slice(oldest), ...ring.slice(0, oldest)] : ring)
-  // The ids of the events in the ring, with their data: what a new leader's connection replays is
-  // not relayed again. The same id with other data is new (the server's ids started again).
-  const known = new Map<string, string>()
-  const had = (m: EventSourceMessage) => m.id !== undefined && known.get(m.id) === m.data
+  // An event in the ring (same id, same data; the same id with other data is new: the server's ids
+  // started again). Looked for only where a double can come (a leader's connection starting, a
+  // tab not in step with the group's stream), not on the hot path.
+  const had = (m: EventSourceMessage) => m.id !== undefined && ring.some((e) => e.m.id === m.id && e.m.data === m.data)
+  // The leader's connection (re)opened: what its server sends first may be what the group has.
+  let checking = false
   let state: State = 'connecting'
   let transport: TransportName | undefined
   let attempt = 0
@@ -219,7 +221,7 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
     // reconnecting without one), a tab starts where the group's stream is.
     if (!placed || (!lastEventId && !same && !own)) (placed = true), (term = e.term), (n = e.n - 1), (lastEventId = e.after), (same = !!e.term)
     const next = same ? e.n === n + 1 : e.after === lastEventId
-    if (had(e.m)) {
+    if (!(same && next) && had(e.m)) {
       // Had already (a leader that resumed from further back than this tab): the number counts;
       // the group's stream at this tab's own point: its own reading is done.
       if (own ? e.m.lastEventId === lastEventId : next) stopOwn(), (term = e.term), (n = e.n)
@@ -237,11 +239,8 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   }
 
   function accept(e: Relay): void {
-    if (e.m.id !== undefined) known.set(e.m.id, e.m.data)
     if (ring.length < RING) ring.push(e)
     else {
-      const { m: old } = ring[oldest]!
-      if (had(old)) known.delete(old.id!)
       ring[oldest] = e
       oldest = (oldest + 1) % RING
     }
@@ -318,8 +317,9 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
   const relay: ConnectionListener = {
     message(m, tr) {
       // A new leader resumes from the furthest point it learned; the server's replay of what the
-      // group has is not news to it.
-      if (had(m)) return
+      // group has is not news to it (the connection drops its own doubles; these came from others).
+      if (checking && had(m)) return
+      checking = false
       const e = { t: 'event', term: tenure, n: (n = ++count), after: lastEventId, m, tr } as const
       if (followers.size) post(e)
       accept((head = e))
@@ -333,6 +333,7 @@ function tabConnection(key: string, options: Resolved, open: (lastEventId: strin
       each((l) => l.error(e))
     },
     open(info) {
+      checking = true
       if (followers.size) post({ t: 'open', i: { transport: info.transport, status: info.status } })
       each((l) => l.open(info))
     },
