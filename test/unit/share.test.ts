@@ -160,63 +160,54 @@ describe('across tabs', () => {
     for (const s of subs) s.close()
   })
 
-  it('a leader that crashes mid-stream: the new leader resends what a slow tab missed, and drops what it replays twice', async () => {
+  /**
+   * Three tabs, tab 0 leading: `before` events reach every tab, `missed` more do not reach tab
+   * `slow`; then tab 0 crashes and tab 1 takes over. Its connection, opened, and each tab's data.
+   */
+  async function crashWithSlowTab(slow: number, before: number, missed: number) {
     const { tabs: [t0, t1, t2], bus, crash, locks } = tabs(3)
     const subs = [t0!, t1!, t2!].map((t) => t.subscribe(URL_, shared(t)))
     const seen = subs.map(record)
     await tick()
     t0!.connections[0]!.sink.open()
-    send(t0!, 2)
+    send(t0!, before)
     await tick()
-    // Tab 2 is slow: the last two events do not reach it before the leader's tab dies.
-    bus.blocked.add(2)
-    send(t0!, 2, 3)
+    bus.blocked.add(slow)
+    send(t0!, missed, before + 1)
     await tick()
-    bus.blocked.delete(2)
-    crash(0)
-    await tick(50)
-    expect(locks.holder()).toBe(1)
-    const next = t1!.connections[0]!
-    expect(next.from).toBe('4')
-    next.sink.open()
-    // The server's replay may repeat the last event it had relayed: it is dropped.
-    next.sink.event({ type: 'message', data: 'e4', id: '4', lastEventId: '4' })
-    send(t1!, 1, 5)
-    await tick()
-    const data = (i: number) => seen[i]!.events.map((e) => e.split('#')[0])
-    expect(data(1)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5'])
-    expect(data(2)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5'])
-    subs[1]!.close()
-    subs[2]!.close()
-  })
-
-  it('a new leader behind the group gets the rest from a tab ahead, connects from there, and drops its server\'s replay of those events', async () => {
-    const { tabs: [t0, t1, t2], bus, crash, locks } = tabs(3)
-    const subs = [t0!, t1!, t2!].map((t) => t.subscribe(URL_, shared(t)))
-    const seen = subs.map(record)
-    await tick()
-    t0!.connections[0]!.sink.open()
-    send(t0!, 3)
-    await tick()
-    // Tab 1, next in line, misses 4 and 5; tab 2 has them.
-    bus.blocked.add(1)
-    send(t0!, 2, 4)
-    await tick()
-    bus.blocked.delete(1)
+    bus.blocked.delete(slow)
     crash(0)
     await tick(60)
     expect(locks.holder()).toBe(1)
     const next = t1!.connections[0]!
-    expect(next.from).toBe('5')
     next.sink.open()
-    // A server that does not read the resume point sends everything again.
-    send(t1!, 6)
-    await tick()
     const data = (i: number) => seen[i]!.events.map((e) => e.split('#')[0])
+    return { t1: t1!, next, data, close: () => (subs[1]!.close(), subs[2]!.close()) }
+  }
+
+  it('a leader that crashes mid-stream: the new leader resends what a slow tab missed, and drops what it replays twice', async () => {
+    // Tab 2 is slow: the last two events do not reach it before the leader's tab dies.
+    const { t1, next, data, close } = await crashWithSlowTab(2, 2, 2)
+    expect(next.from).toBe('4')
+    // The server's replay may repeat the last event it had relayed: it is dropped.
+    next.sink.event({ type: 'message', data: 'e4', id: '4', lastEventId: '4' })
+    send(t1, 1, 5)
+    await tick()
+    expect(data(1)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5'])
+    expect(data(2)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5'])
+    close()
+  })
+
+  it('a new leader behind the group gets the rest from a tab ahead, connects from there, and drops its server\'s replay of those events', async () => {
+    // Tab 1, next in line, misses 4 and 5; tab 2 has them.
+    const { t1, next, data, close } = await crashWithSlowTab(1, 3, 2)
+    expect(next.from).toBe('5')
+    // A server that does not read the resume point sends everything again.
+    send(t1, 6)
+    await tick()
     expect(data(1)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6'])
     expect(data(2)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6'])
-    subs[1]!.close()
-    subs[2]!.close()
+    close()
   })
 
   it('a frozen leader hands over, and follows when it comes back', async () => {
