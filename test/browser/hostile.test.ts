@@ -219,9 +219,15 @@ describe('hostile servers in Chromium', () => {
   it('an honest SSE server is not taken for a buffering proxy: two-line heartbeats, or a comment per event at 1000 events/s', async () => {
     for (const name of ['sse-two-line-heartbeat', 'sse-comment-per-event']) {
       const seen = await get(name)
-      console.log(`[hostile] ${name}: ${seen.events.length} events, ${requests(name)} requests, errors ${seen.errors.map((e) => e.kind)}`)
+      const urls: string[] = hostile.urls.get(name) ?? []
+      const of = (transport: string) => urls.filter((u) => u.includes(`transport=${transport}`)).length
+      console.log(`[hostile] ${name}: ${seen.events.length} events, ${requests(name)} requests (${urls.map((u) => /transport=(\w+)/.exec(u)?.[1]).join(' ')}), errors ${seen.errors.map((e) => e.kind)}`)
       expect(seen.errors).toEqual([])
-      expect(requests(name)).toBe(1)
+      // One stream, never left. (On a machine loaded by 26 pages and another test file, the first
+      // bytes can take longer than the race delay (1.5 s): long polling is then started beside the
+      // stream once, and dropped without a word when the stream speaks: not a fallback.)
+      expect(of('eventsource')).toBe(1)
+      expect(of('longpoll')).toBeLessThanOrEqual(1)
       expect(seen.events.every((e) => e.transport === 'eventsource')).toBe(true)
       const ids = seen.events.map((e) => Number(e.id))
       expect(ids).toEqual([...ids].sort((a, b) => a - b))
