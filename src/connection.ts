@@ -261,7 +261,10 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
         const [, method, value, transport] = effect
         if (method === 'message' && (value.id !== undefined || __DEV__)) seen.add(value.id ?? '', value.data)
         // Every listener, until the connection is closed.
-        for (const l of d.listeners) if (state.phase !== 'closed') (l[method] as (v: unknown, t?: TransportName) => void)(value, transport)
+        for (const l of d.listeners) {
+          if (state.phase === 'closed') return
+          ;(l[method] as (v: unknown, t?: TransportName) => void)(value, transport)
+        }
         return
       }
       case 'log':

@@ -504,6 +504,30 @@ describe('the tabs protocol: every message checked, gaps asked for, joiners star
     subs[1]!.close()
   })
 
+  it('a follower whose listener closes its subscription mid-stream: nothing more reaches it, nothing is thrown, the group goes on', async () => {
+    const { t0, t1, subs, seen } = await group()
+    const thrown: unknown[] = []
+    vi.stubGlobal('reportError', (e: unknown) => thrown.push(e))
+    try {
+      const late = t1.subscribe(URL_, shared(t1))
+      const got: string[] = []
+      late.on('message', (e) => {
+        got.push(String(e.data))
+        if (got.length === 2) late.close()
+      })
+      await tick()
+      send(t0, 4)
+      await tick()
+      expect(got).toEqual(['e1', 'e2'])
+      expect(late.state).toBe('closed')
+      expect(seen[1]!.events).toHaveLength(4)
+      expect(thrown).toEqual([])
+    } finally {
+      vi.unstubAllGlobals()
+    }
+    for (const sub of subs) sub.close()
+  })
+
   it('a tab alone relays nothing; a follower that joins gets every event from there on; once it said goodbye, relaying stops again', async () => {
     const all = tabs(2)
     const [t0, t1] = all.tabs as [World, World]
