@@ -21,9 +21,14 @@ import { minify } from 'terser'
  * 9.0 KiB target of the core issue is not met.
  * 13.9 KiB: the connection's driver split from its face (+0.07 KiB): `createConnection` is no
  * longer one 200-line closure (the face, `drive` under 120 lines, `openTransport`, `crowded`).
+ * 14.0 KiB: no function in src/ over ~120 lines (+0.16 KiB): a subscription as a record and the
+ * functions over it instead of one 190-line closure, the frame readers out of `createFrames`, the
+ * parser's line splitter and UTF-8 decoder out of `createParser`; partly paid back (−0.15 KiB) by
+ * `env.httpVersion` in the development build only (it serves a development diagnosis) and state
+ * literals that leave out what starts false or undefined.
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 13.9 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.0 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
 ]
 

@@ -314,7 +314,7 @@ function earliest(deadlines: State['deadlines']): number | undefined {
  */
 function crowded(options: Resolved, name: TransportName, state: State, limit: Limit | undefined): string | undefined {
   return name !== 'websocket' &&
-    options.env.httpVersion(options.urls[name] ?? options.nodes[state.neg.node]!) === 'http/1.1' &&
+    options.env.httpVersion?.(options.urls[name] ?? options.nodes[state.neg.node]!) === 'http/1.1' &&
     state.main !== undefined &&
     (limit?.others(state.main.epoch) ?? 0) >= CROWDED
     ? "this origin speaks HTTP/1.1, where a browser opens at most six connections per origin for all its tabs, and this request may be waiting for one: share connections (share: 'tabs'), serve over HTTP/2, or open fewer streams"

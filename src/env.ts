@@ -19,16 +19,18 @@ export function resolveEnv(overrides: Partial<Env> = {}): Env {
     storage: localStorageOf(g),
     locks: g.navigator?.locks,
     BroadcastChannel: g.BroadcastChannel,
-    httpVersion(url) {
-      // The page's own navigation, or the latest resource fetched from that origin.
-      try {
-        const origin = new URL(url).origin
-        const entries = [...g.performance!.getEntriesByType('navigation'), ...g.performance!.getEntriesByType('resource')] as PerformanceResourceTiming[]
-        return entries.filter((e) => new URL(e.name).origin === origin && e.nextHopProtocol).pop()?.nextHopProtocol
-      } catch {
-        return undefined
-      }
-    },
+    ...(__DEV__ && {
+      httpVersion(url: string) {
+        // The page's own navigation, or the latest resource fetched from that origin.
+        try {
+          const origin = new URL(url).origin
+          const entries = [...g.performance!.getEntriesByType('navigation'), ...g.performance!.getEntriesByType('resource')] as PerformanceResourceTiming[]
+          return entries.filter((e) => new URL(e.name).origin === origin && e.nextHopProtocol).pop()?.nextHopProtocol
+        } catch {
+          return undefined
+        }
+      },
+    }),
     ...overrides,
   }
 }

@@ -36,11 +36,11 @@ export interface Attempt {
   readonly node: number
   readonly startedAt: number
   /** The server accepted it (a WebSocket open, an HTTP 200 of the right type). */
-  readonly accepted: boolean
+  readonly accepted?: boolean
   /** It showed an event, a heartbeat or an id. */
-  readonly proven: boolean
+  readonly proven?: boolean
   /** When it became `open` (proven, or accepted and trusted after its check). */
-  readonly openedAt: number | undefined
+  readonly openedAt?: number | undefined
   readonly lastActivity: number
   readonly unreadable: number
   readonly heartbeats: number
@@ -49,25 +49,25 @@ export interface Attempt {
   readonly checking: boolean
   /** New events (and promised heartbeats); whether one had a new id; events it sent again. */
   readonly fresh: number
-  readonly identified: boolean
+  readonly identified?: boolean
   readonly replayed: number
   /** It polls (each request has its own deadline: no heartbeats to watch); the time it has to prove itself. */
-  readonly polls: boolean
+  readonly polls?: boolean
   readonly proofTimeout: number
-  readonly details: OpenDetails | undefined
+  readonly details?: OpenDetails | undefined
   /** Side connections: a race of the next transport, or a probe of a better one. */
-  readonly purpose: 'race' | 'probe' | undefined
+  readonly purpose?: 'race' | 'probe' | undefined
   /** A probe: ids it delivered, and events it delivered without one. */
   readonly ids: readonly string[]
   readonly noIds: number
   /** A probe that was accepted and silent while the race winner delivered: starved, unless it shows an event within RACE ms. */
-  readonly starving: boolean
+  readonly starving?: boolean
 }
 
 export interface State {
   readonly phase: 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'
-  readonly main: Attempt | undefined
-  readonly side: Attempt | undefined
+  readonly main?: Attempt | undefined
+  readonly side?: Attempt | undefined
   readonly neg: Negotiation
   readonly backoff: Backoff
   /** The last epoch given to an attempt. */
@@ -76,14 +76,14 @@ export interface State {
   readonly tried: number
   readonly lastEventId: string
   /** The server's `retry` field. */
-  readonly retryField: number | undefined
-  readonly waitingFor: StateChange['waitingFor']
-  readonly authRetried: boolean
+  readonly retryField?: number | undefined
+  readonly waitingFor?: StateChange['waitingFor']
+  readonly authRetried?: boolean
   /** The retry that is waiting was asked for by the server (page events do not cut it short). */
-  readonly retryHinted: boolean
+  readonly retryHinted?: boolean
   /** The attempt that ended last made progress. */
-  readonly healthy: boolean
-  readonly toldReplay: boolean
+  readonly healthy?: boolean
+  readonly toldReplay?: boolean
   /** "No such endpoint" answers since the last proven connection (node and transport). */
   readonly missing: readonly string[]
   /** Transports on which this server showed a heartbeat cadence. */
@@ -98,7 +98,7 @@ export interface State {
   readonly mainIds: readonly string[]
   readonly remembered: TransportName | undefined
   /** Nobody listens (the grace after the last subscription left). */
-  readonly idle: boolean
+  readonly idle?: boolean
   readonly deadlines: Readonly<Partial<Record<Key, number>>>
 }
 
@@ -196,23 +196,14 @@ const PACED = 1000
 
 const EMPTY = {
   phase: 'idle',
-  main: undefined,
-  side: undefined,
   backoff: BACKOFF,
   epoch: 0,
-  retryField: undefined,
-  waitingFor: undefined,
-  authRetried: false,
-  retryHinted: false,
-  healthy: false,
-  toldReplay: false,
   missing: [],
   cadence: [],
   failed: [],
   rechecks: 0,
   slow: 0,
   mainIds: [],
-  idle: false,
   deadlines: {},
 } as const
 
@@ -292,20 +283,13 @@ export function attempt(index: number, node: number, purpose?: 'race' | 'probe')
     lastActivity: now,
     from: s.lastEventId,
     proofTimeout: c.options.connectTimeout,
-    accepted: false,
-    proven: false,
-    openedAt: undefined,
     unreadable: 0,
     heartbeats: 0,
     checking: true,
     fresh: 0,
-    identified: false,
     replayed: 0,
-    polls: false,
-    details: undefined,
     ids: [],
     noIds: 0,
-    starving: false,
   }
   fx.push(['connect', a])
   return a

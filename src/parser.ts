@@ -100,13 +100,7 @@ const SPACE = 32
 export function createParser(options: ParserOptions): Parser {
   const { onEvent, onRetry, onComment, onError, onLastEventId, onEmptyBlock, maxEventSize = 8388608 } = options
 
-  let decoder: TextDecoder | undefined
-  let ascii = true
-  let tail: Uint8Array | undefined
-  let atStart = true
-  let skipLF = false
-  let pending = ''
-  let pendingTooBig = false
+  let decode: ((chunk: Uint8Array) => string) | undefined
   let data = ''
   let hasData = false
   let type = ''
@@ -116,22 +110,19 @@ export function createParser(options: ParserOptions): Parser {
   let buffer = ''
   let lastEventId = ''
   let dropping = false
-  let generation = 0
 
   function overflow(): void {
     if (!dropping) {
       dropping = true
-      data = ''
       hasData = false
+      data = ''
       onError?.(new ParseError('max-size', maxEventSize))
     }
   }
 
   function dispatch(): void {
-    // spec: Set the last event ID string of the event source to the value of the last event ID
-    // buffer. […] Initialize event's type attribute to "message" […] If the event type buffer has a
-    // value other than the empty string, change the type of the newly created event to equal the
-    // value of the event type buffer.
+    // spec: Set the last event ID string […] to the value of the last event ID buffer. […] the type
+    // is "message" unless the event type buffer has another value.
     lastEventId = buffer
     const block = type
     const event: EventSourceMessage = { type: block || 'message', data, id, lastEventId }
@@ -149,29 +140,6 @@ export function createParser(options: ParserOptions): Parser {
       dropping = false
       if (event.id !== undefined) onLastEventId?.(lastEventId)
       else if (!dropped) onEmptyBlock?.(block)
-    }
-  }
-
-  function field(name: string, value: string): void {
-    switch (name) {
-      case 'data':
-        appendData(value)
-        break
-      case 'event':
-        // spec: Set the event type buffer to field value.
-        type = value
-        break
-      case 'id':
-        // spec: If the field value does not contain U+0000 NULL, then set the last event ID buffer to
-        // the field value. Otherwise, ignore the field.
-        if (value.indexOf('\0') === -1) id = buffer = value
-        break
-      case 'retry':
-        // spec: If the field value consists of only ASCII digits, then interpret the field value as
-        // an integer in base ten, and set the event stream's reconnection time to that integer.
-        if (/^\d+$/.test(value)) onRetry?.(parseInt(value, 10))
-        break
-      // spec: Otherwise: The field is ignored.
     }
   }
 
@@ -208,26 +176,153 @@ export function createParser(options: ParserOptions): Parser {
     }
     // spec: If the line starts with a U+003A COLON character (:), ignore the line.
     if (first === COLON) return onComment?.(text.slice(text.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end))
-    // spec: Collect the characters on the line before the first U+003A COLON character (:), and let
-    // field be that string. Collect the characters on the line after the first U+003A COLON character
-    // (:), and let value be that string. […] Otherwise, the string is not empty but does not contain a
-    // U+003A COLON character (:): process the field using the whole line as the field name, and the
-    // empty string as the field value.
+    // spec: the field is what comes before the first colon and the value what follows it (one
+    // leading space removed); a line without a colon is a field name with an empty value.
     let colon = start + 1
     while (colon < end && text.charCodeAt(colon) !== COLON) colon++
-    if (colon === end) return field(text.slice(start, end), '')
-    let from = colon + 1
-    if (text.charCodeAt(from) === SPACE) from++
-    field(text.slice(start, colon), text.slice(from, end))
+    const name = text.slice(start, colon)
+    const value = colon === end ? '' : text.slice(text.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1, end)
+    if (name === 'data') appendData(value)
+    // spec: Set the event type buffer to field value.
+    else if (name === 'event') type = value
+    // spec: If the field value does not contain U+0000 NULL, set the last event ID buffer to it.
+    else if (name === 'id') value.indexOf('\0') === -1 && (id = buffer = value)
+    // spec: If the field value consists of only ASCII digits, it is the reconnection time.
+    else if (name === 'retry') /^\d+$/.test(value) && onRetry?.(parseInt(value, 10))
+    // spec: Otherwise: The field is ignored.
   }
 
-  /**
-   * Decode bytes as UTF-8. An incomplete sequence at the end of a chunk is held back and put in
-   * front of the next one, so every call decodes whole characters and needs no streaming state:
-   * a one-shot `decode()` is several times faster on ASCII in some engines (Node 20: 5×) and gives
-   * the same text. After the first non-ASCII chunk the streaming mode is used, faster there.
-   */
-  function decode(chunk: Uint8Array): string {
+  const lines = createLines(line, dispatch, maxEventSize, overflow)
+
+  function clear(): void {
+    lines.clear()
+    decode = id = undefined
+    data = type = ''
+    hasData = dropping = false
+  }
+
+  return {
+    feed(chunk) {
+      const text = typeof chunk === 'string' ? chunk : (decode ??= utf8())(chunk)
+      if (text) lines.feed(text)
+    },
+    end() {
+      // spec: Once the end of the file is reached, any pending data must be discarded. (If the file
+      // ends in the middle of an event, before the final empty line, the incomplete event is not
+      // dispatched.) Its id field goes with it.
+      clear()
+      buffer = lastEventId
+    },
+    reset(initial = '') {
+      clear()
+      buffer = lastEventId = initial
+    },
+    get lastEventId() {
+      return lastEventId
+    },
+  }
+}
+
+/**
+ * The lines of a stream fed in pieces split anywhere: `line(text, start, end)` for each non-empty
+ * one, `blank()` for each empty one (the end of a block). A line longer than `maxEventSize` is
+ * dropped (`overflow()`) rather than buffered. `clear()` starts a new stream; a callback may call
+ * it, and then nothing more of the piece being split belongs to the new stream.
+ */
+function createLines(line: (text: string, start: number, end: number) => void, blank: () => void, maxEventSize: number, overflow: () => void) {
+  let atStart = true
+  let skipLF = false
+  let pending = ''
+  let pendingTooBig = false
+  let generation = 0
+
+  return {
+    feed(text: string): void {
+      if (atStart) {
+        // spec: One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present.
+        atStart = false
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+      }
+      const length = text.length
+      let pos = 0
+      if (skipLF) {
+        // A CR ended the previous piece; an LF right after it belongs to the same line end.
+        skipLF = false
+        if (text.charCodeAt(0) === LF) pos = 1
+      }
+      // spec: Lines must be separated by either a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF)
+      // character pair, a single U+000A LINE FEED (LF) character, or a single U+000D CARRIAGE RETURN
+      // (CR) character.
+      // `lf` and `cr`: the first LF and CR at or after `pos`, or -1 when the piece has none left.
+      let lf = text.indexOf('\n', pos)
+      let cr = text.indexOf('\r', pos)
+      const current = generation
+      while (lf !== -1 || cr !== -1) {
+        let end: number
+        let next: number
+        if (cr === -1 || (lf !== -1 && lf < cr)) {
+          end = lf
+          next = lf + 1
+        } else {
+          end = cr
+          next = cr + 1
+          if (next === length) skipLF = true
+          else if (text.charCodeAt(next) === LF) next++
+        }
+        if (pending || pendingTooBig) {
+          // The first line end of this piece finishes the line carried over from the last one.
+          const whole = pending + text.slice(pos, end)
+          const dropped = pendingTooBig
+          pending = ''
+          pendingTooBig = false
+          if (!dropped) line(whole, 0, whole.length)
+        } else if (end === pos) {
+          // spec: If the line is empty (a blank line): Dispatch the event.
+          blank()
+        } else {
+          line(text, pos, end)
+          // A blank line right after this one (the usual end of an event) is taken without a search.
+          if (text.charCodeAt(next) === LF && generation === current) {
+            blank()
+            next++
+          }
+        }
+        pos = next
+        // A callback called clear(): nothing more of this piece belongs to the new stream.
+        if (generation !== current) return
+        if (lf < pos && lf !== -1) lf = text.indexOf('\n', pos)
+        if (cr < pos && cr !== -1) cr = text.indexOf('\r', pos)
+      }
+      if (pos < length && !pendingTooBig) {
+        pending += pos === 0 ? text : text.slice(pos)
+        if (pending.length > maxEventSize) {
+          pending = ''
+          pendingTooBig = true
+          overflow()
+        }
+      }
+    },
+    clear(): void {
+      generation++
+      atStart = true
+      skipLF = false
+      pending = ''
+      pendingTooBig = false
+    },
+  }
+}
+
+/**
+ * A UTF-8 decoder for one stream. An incomplete sequence at the end of a chunk is held back and put
+ * in front of the next one, so every call decodes whole characters and needs no streaming state:
+ * a one-shot `decode()` is several times faster on ASCII in some engines (Node 20: 5×) and gives
+ * the same text. After the first non-ASCII chunk the streaming mode is used, faster there.
+ */
+function utf8(): (chunk: Uint8Array) => string {
+  const decoder = new TextDecoder('utf-8', NO_BOM)
+  let ascii = true
+  let tail: Uint8Array | undefined
+  return (chunk) => {
     let bytes = chunk
     if (tail) {
       bytes = new Uint8Array(tail.length + chunk.length)
@@ -245,109 +340,9 @@ export function createParser(options: ParserOptions): Parser {
       end = lead
     }
     // spec: Event streams are always decoded as UTF-8. (Invalid bytes become U+FFFD; a leading BOM
-    // is removed by feed(), once per stream.)
-    const text = (decoder ??= new TextDecoder('utf-8', NO_BOM)).decode(end < bytes.length ? bytes.subarray(0, end) : bytes, ascii ? undefined : STREAM)
+    // is removed by the line splitter, once per stream.)
+    const text = decoder.decode(end < bytes.length ? bytes.subarray(0, end) : bytes, ascii ? undefined : STREAM)
     if (text.length !== end) ascii = false
     return text
-  }
-
-  function feed(chunk: string | Uint8Array): void {
-    let text = typeof chunk === 'string' ? chunk : decode(chunk)
-    if (!text) return
-    if (atStart) {
-      // spec: One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present.
-      atStart = false
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
-    }
-    const length = text.length
-    let pos = 0
-    if (skipLF) {
-      // A CR ended the previous chunk; an LF right after it belongs to the same line end.
-      skipLF = false
-      if (text.charCodeAt(0) === LF) pos = 1
-    }
-    // spec: Lines must be separated by either a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF)
-    // character pair, a single U+000A LINE FEED (LF) character, or a single U+000D CARRIAGE RETURN
-    // (CR) character.
-    // `lf` and `cr`: the first LF and CR at or after `pos`, or -1 when the chunk has none left.
-    let lf = text.indexOf('\n', pos)
-    let cr = text.indexOf('\r', pos)
-    const current = generation
-    while (lf !== -1 || cr !== -1) {
-      let end: number
-      let next: number
-      if (cr === -1 || (lf !== -1 && lf < cr)) {
-        end = lf
-        next = lf + 1
-      } else {
-        end = cr
-        next = cr + 1
-        if (next === length) skipLF = true
-        else if (text.charCodeAt(next) === LF) next++
-      }
-      if (pending || pendingTooBig) {
-        // The first line end of this chunk finishes the line carried over from the last one.
-        const whole = pending + text.slice(pos, end)
-        const dropped = pendingTooBig
-        pending = ''
-        pendingTooBig = false
-        if (!dropped) line(whole, 0, whole.length)
-      } else if (end === pos) {
-        // spec: If the line is empty (a blank line): Dispatch the event.
-        dispatch()
-      } else {
-        line(text, pos, end)
-        // A blank line right after this one (the usual end of an event) is taken without a search.
-        if (text.charCodeAt(next) === LF && generation === current) {
-          dispatch()
-          next++
-        }
-      }
-      pos = next
-      // A callback called reset(): nothing more of this chunk belongs to the new stream.
-      if (generation !== current) return
-      if (lf < pos && lf !== -1) lf = text.indexOf('\n', pos)
-      if (cr < pos && cr !== -1) cr = text.indexOf('\r', pos)
-    }
-    if (pos < length && !pendingTooBig) {
-      pending += pos === 0 ? text : text.slice(pos)
-      if (pending.length > maxEventSize) {
-        pending = ''
-        pendingTooBig = true
-        overflow()
-      }
-    }
-  }
-
-  function clear(): void {
-    generation++
-    tail = undefined
-    atStart = true
-    skipLF = false
-    pending = ''
-    pendingTooBig = false
-    data = ''
-    hasData = false
-    type = ''
-    id = undefined
-    dropping = false
-  }
-
-  return {
-    feed,
-    end() {
-      // spec: Once the end of the file is reached, any pending data must be discarded. (If the file
-      // ends in the middle of an event, before the final empty line, the incomplete event is not
-      // dispatched.) Its id field goes with it.
-      clear()
-      buffer = lastEventId
-    },
-    reset(initial = '') {
-      clear()
-      buffer = lastEventId = initial
-    },
-    get lastEventId() {
-      return lastEventId
-    },
   }
 }

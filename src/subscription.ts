@@ -4,7 +4,7 @@
 import { report, type Connection, type ConnectionListener, type Transports } from './connection'
 import { DecodeError, type SubwireError } from './errors'
 import { createFeed, type Feed } from './iterate'
-import { resolveOptions, type SubscribeOptions } from './options'
+import { resolveOptions, type Resolved, type SubscribeOptions } from './options'
 import { connectionFor, type Plugins, type Registry } from './share'
 import type { Decoder, EventMap, EventOf, OpenInfo, ResetInfo, State, StateChange, SubwireEvent, TransportName } from './types'
 
@@ -90,6 +90,28 @@ function call(listener: Listener | undefined, value: unknown): void {
 /** Development: this many live subscriptions to one endpoint in a page are told in the console. */
 const PILED = 5
 
+/** One subscription as data: what its parts below share. */
+interface Sub {
+  readonly resolved: Resolved
+  readonly listeners: Map<string, Listener[]>
+  readonly feeds: Set<Feed<SubwireEvent<unknown>>>
+  /** Development: live subscriptions per endpoint in this `subscribe`'s page. */
+  readonly live: Map<string, number>
+  closed: boolean
+  /** Development: an error nobody heard was told in the console. */
+  warned?: boolean
+  /** Set once the last 'closed' change was told: from then on() adds nothing. */
+  told?: boolean
+  connection?: Connection
+  /** It shares the page's connection. */
+  paged?: boolean
+  /** Where it stood when it ended (a shared connection goes on without it). */
+  endedAt?: string | undefined
+  /** What its connection tells it. */
+  hear?: ConnectionListener
+  readonly close: () => void
+}
+
 /**
  * A `subscribe` that knows only the transports given, so a bundler leaves the others out.
  * `subscribe` from `subwire` is `createSubscribe({ websocket, eventsource, longpoll, poll })`.
@@ -100,198 +122,186 @@ const PILED = 5
  */
 export function createSubscribe(implementations: Transports, plugins: Plugins = {}): Subscribe {
   const registry: Registry = new Map()
-  // Development: live subscriptions per endpoint, to tell of a component that never closes its own.
   const live = new Map<string, number>()
   return function subscribe(url: string | string[], options: SubscribeOptions = {}): Subscription<EventMap> {
     const resolved = resolveOptions(url, options, implementations)
-    if (__DEV__ && !resolved.signal?.aborted) {
+    const { signal } = resolved
+    const u: Sub = { resolved, listeners: new Map(), feeds: new Set(), live, closed: !!signal?.aborted, close: () => end(u) }
+    if (__DEV__ && !u.closed) {
       const n = (live.get(resolved.endpoint) ?? 0) + 1
       live.set(resolved.endpoint, n)
       if (n === PILED) console.warn(`subwire: ${n} live subscriptions to ${resolved.endpoint} in this page: is one made again and again (a component's effect) without close()? Each delivers every event to its listeners.`)
     }
-    const { decoder, bufferSize, signal, onMessage, onError, onStateChange } = resolved
-    const listeners = new Map<string, Listener[]>()
-    const feeds = new Set<Feed<SubwireEvent<unknown>>>()
-    let closed = !!signal?.aborted
-    // Development: an error nobody heard was told in the console.
-    let warned = false
-    // Set once the last 'closed' change was told: from then on() adds nothing.
-    let told = false
-    let connection: Connection | undefined
-    let pageShared = false
-    // Where this subscription stood when it ended (a shared connection goes on without it).
-    let endedAt: string | undefined
-    /** How this subscription gets its events: its own connection, the page's, or as a tab leading or following. */
-    const shared = (): StateChange['shared'] => (connection as { role?: 'leader' | 'follower' } | undefined)?.role ?? (pageShared ? 'page' : 'own')
-
-    /** Call each listener of `type`; stop once the subscription is closed (`last`: the 'closed' change itself). */
-    function emit(type: string, value: unknown, last = false): void {
-      const list = listeners.get(type)
-      if (list) {
-        for (const listener of list) {
-          if (closed && !last) return
-          call(listener, value)
-        }
-      }
-    }
-
-    function emitState(change: StateChange): void {
-      const own = { ...change, shared: shared() }
-      const last = own.state === 'closed'
-      call(onStateChange, own)
-      if (!closed || last) emit('state', own, last)
-    }
-
-    function emitError(error: SubwireError): void {
-      call(onError, error)
-      if (!closed) emit('error', error)
-      if (__DEV__ && !warned && !onError && !listeners.has('error')) {
-        warned = true
-        console.warn(`subwire: ${error.message}\n(nobody listens for errors: add sub.on('error', …) or onError. Said once per subscription, in the development build.)`)
-      }
-    }
-
-    /** No event consumer is left: nothing would ever see an event again. */
-    const unheard = () => !onMessage && !feeds.size && ![...listeners.keys()].some((type) => !isLifecycle(type))
-
-    const listener: ConnectionListener = {
-      // The hot path: decode once, one event object, each listener in turn.
-      message(message, transport) {
-        if (closed) return
-        let data: unknown = message.data
-        if (decoder) {
-          try {
-            data = decoder(message.data, message.type)
-          } catch (cause) {
-            return emitError(new DecodeError(message.data, transport, cause))
-          }
-          if (closed) return
-        }
-        const event: SubwireEvent<unknown> = { type: message.type, data, id: message.id, lastEventId: message.lastEventId, transport }
-        if (onMessage) {
-          call(onMessage, event)
-          if (closed) return
-        }
-        // A server event named like a lifecycle event goes to 'message' listeners.
-        emit(isLifecycle(message.type) ? 'message' : message.type, event)
-        if (closed) return
-        for (const feed of feeds) feed.push(event)
-      },
-      error(error) {
-        if (!closed) emitError(error)
-      },
-      state(change) {
-        if (closed) return
-        if (change.state === 'closed') return end(change.error, change)
-        emitState(change)
-      },
-      open(info) {
-        if (!closed) emit('open', info)
-      },
-      reset(info) {
-        if (!closed) emit('reset', info)
-      },
-    }
-
-    /** The end of this subscription: by close(), by its signal, or because its connection closed. */
-    function end(error: SubwireError | undefined, change?: StateChange): void {
-      if (closed) return
-      closed = true
-      if (__DEV__) {
-        live.set(resolved.endpoint, live.get(resolved.endpoint)! - 1)
-        if (error && !onError && !onStateChange && !listeners.has('error') && !listeners.has('state') && !feeds.size) console.warn(`subwire: closed for good: ${error.message}`)
-      }
-      signal?.removeEventListener('abort', close)
-      endedAt = connection?.lastEventId
-      connection?.detach(listener)
-      for (const feed of feeds) feed.end(error, !error)
-      emitState(change ?? { state: 'closed', transport: connection?.transport, attempt: connection?.attempt ?? 0, reason: error ? 'error' : 'close' })
-      told = true
-      listeners.clear()
-    }
-
-    function close(): void {
-      end(undefined)
-    }
-
-    function on(type: string, fn: Listener, { once, signal: until }: { once?: boolean; signal?: AbortSignal } = {}): () => void {
-      if (told || until?.aborted) return () => {}
-      const listener: Listener = once
-        ? (value) => {
-            off()
-            fn(value)
-          }
-        : fn
-      listeners.set(type, [...(listeners.get(type) ?? []), listener])
-      if (!isLifecycle(type)) connection?.listen(type)
-      const off = () => {
-        until?.removeEventListener('abort', off)
-        const rest = (listeners.get(type) ?? []).filter((l) => l !== listener)
-        if (rest.length) listeners.set(type, rest)
-        else listeners.delete(type)
-      }
-      until?.addEventListener('abort', off, { once: true })
-      return off
-    }
-
-    if (closed) {
+    if (u.closed) {
       // An already-aborted signal: closed from the start, and said so once listeners are attached.
       queueMicrotask(() => {
-        const change: StateChange = { state: 'closed', transport: undefined, attempt: 0, shared: 'own', reason: 'close' }
-        call(onStateChange, change)
-        emit('state', change, true)
-        told = true
-        listeners.clear()
+        emitState(u, { state: 'closed', transport: undefined, attempt: 0, reason: 'close' }, true)
+        u.told = true
+        u.listeners.clear()
       })
     } else {
       const found = connectionFor(registry, implementations, resolved, options, plugins)
-      connection = found.connection
-      pageShared = found.shared
+      const connection = (u.connection = found.connection)
+      u.paged = found.shared
       const running = connection.state !== 'connecting' || connection.transport !== undefined
-      if (!connection.attach(listener)) {
-        closed = true
-      } else {
-        signal?.addEventListener('abort', close, { once: true })
+      if (!connection.attach((u.hear = hear(u)))) u.closed = true
+      else {
+        signal?.addEventListener('abort', u.close, { once: true })
         // Joining a connection that is already under way: tell this subscription where it stands.
         if (running) {
           queueMicrotask(() => {
-            const c = connection!
-            if (closed) return
-            emitState({ state: c.state, transport: c.transport, attempt: c.attempt, waitingFor: c.waitingFor })
-            if (c.state === 'open' && !closed) emit('open', { transport: c.transport! })
+            if (u.closed) return
+            emitState(u, { state: connection.state, transport: connection.transport, attempt: connection.attempt, waitingFor: connection.waitingFor })
+            if (connection.state === 'open' && !u.closed) emit(u, 'open', { transport: connection.transport! })
           })
         }
       }
     }
-
-    const subscription: Omit<Subscription<EventMap>, typeof Symbol.dispose> = {
-      on: on as Subscription<EventMap>['on'],
-      close,
-      reconnect() {
-        if (!closed) connection?.reconnect()
-      },
-      get state() {
-        return closed ? 'closed' : connection!.state
-      },
-      get transport() {
-        return connection?.transport
-      },
-      get lastEventId() {
-        return (closed ? endedAt : connection?.lastEventId) ?? resolved.lastEventId
-      },
-      [Symbol.asyncIterator]() {
-        const feed = createFeed<SubwireEvent<unknown>>(bufferSize, (done, returned) => {
-          feeds.delete(done)
-          // A `break` out of the only consumer's loop ends the subscription.
-          if (returned && !closed && unheard()) close()
-        })
-        if (closed) feed.end(undefined, true)
-        else feeds.add(feed)
-        return feed.iterator as AsyncIterableIterator<any>
-      },
-    }
-    const dispose = (Symbol as { dispose?: symbol }).dispose
-    if (dispose) (subscription as unknown as Record<symbol, () => void>)[dispose] = close
-    return subscription as Subscription<EventMap>
+    return face(u)
   }
+}
+
+/** Call each listener of `type`; stop once the subscription is closed (`last`: the 'closed' change itself). */
+function emit(u: Sub, type: string, value: unknown, last = false): void {
+  const list = u.listeners.get(type)
+  if (list) {
+    for (const listener of list) {
+      if (u.closed && !last) return
+      call(listener, value)
+    }
+  }
+}
+
+/** A state change, told with how this subscription gets its events: its own connection, the page's, or as a tab leading or following. */
+function emitState(u: Sub, change: StateChange, last = change.state === 'closed'): void {
+  const role = (u.connection as { role?: 'leader' | 'follower' } | undefined)?.role
+  const own = { ...change, shared: role ?? (u.paged ? 'page' : 'own') }
+  call(u.resolved.onStateChange, own)
+  if (!u.closed || last) emit(u, 'state', own, last)
+}
+
+function emitError(u: Sub, error: SubwireError): void {
+  const { onError } = u.resolved
+  call(onError, error)
+  if (!u.closed) emit(u, 'error', error)
+  if (__DEV__ && !u.warned && !onError && !u.listeners.has('error')) {
+    u.warned = true
+    console.warn(`subwire: ${error.message}\n(nobody listens for errors: add sub.on('error', …) or onError. Said once per subscription, in the development build.)`)
+  }
+}
+
+/** What the connection tells a subscription. */
+function hear(u: Sub): ConnectionListener {
+  const { decoder, onMessage } = u.resolved
+  return {
+    // The hot path: decode once, one event object, each listener in turn.
+    message(message, transport) {
+      if (u.closed) return
+      let data: unknown = message.data
+      if (decoder) {
+        try {
+          data = decoder(message.data, message.type)
+        } catch (cause) {
+          return emitError(u, new DecodeError(message.data, transport, cause))
+        }
+        if (u.closed) return
+      }
+      const event: SubwireEvent<unknown> = { type: message.type, data, id: message.id, lastEventId: message.lastEventId, transport }
+      if (onMessage) {
+        call(onMessage, event)
+        if (u.closed) return
+      }
+      // A server event named like a lifecycle event goes to 'message' listeners.
+      emit(u, isLifecycle(message.type) ? 'message' : message.type, event)
+      if (u.closed) return
+      for (const feed of u.feeds) feed.push(event)
+    },
+    error(error) {
+      if (!u.closed) emitError(u, error)
+    },
+    state(change) {
+      if (u.closed) return
+      if (change.state === 'closed') return end(u, change.error, change)
+      emitState(u, change)
+    },
+    open(info) {
+      if (!u.closed) emit(u, 'open', info)
+    },
+    reset(info) {
+      if (!u.closed) emit(u, 'reset', info)
+    },
+  }
+}
+
+/** The end of a subscription: by close(), by its signal, or because its connection closed. */
+function end(u: Sub, error?: SubwireError, change?: StateChange): void {
+  if (u.closed) return
+  u.closed = true
+  const { resolved, connection, listeners, feeds } = u
+  if (__DEV__) {
+    u.live.set(resolved.endpoint, u.live.get(resolved.endpoint)! - 1)
+    if (error && !resolved.onError && !resolved.onStateChange && !listeners.has('error') && !listeners.has('state') && !feeds.size) console.warn(`subwire: closed for good: ${error.message}`)
+  }
+  resolved.signal?.removeEventListener('abort', u.close)
+  u.endedAt = connection?.lastEventId
+  connection?.detach(u.hear!)
+  for (const feed of feeds) feed.end(error, !error)
+  emitState(u, change ?? { state: 'closed', transport: connection?.transport, attempt: connection?.attempt ?? 0, reason: error ? 'error' : 'close' })
+  u.told = true
+  listeners.clear()
+}
+
+function on(u: Sub, type: string, fn: Listener, { once, signal: until }: ListenerOptions = {}): Unbind {
+  if (u.told || until?.aborted) return () => {}
+  const { listeners } = u
+  const listener: Listener = once
+    ? (value) => {
+        off()
+        fn(value)
+      }
+    : fn
+  listeners.set(type, [...(listeners.get(type) ?? []), listener])
+  if (!isLifecycle(type)) u.connection?.listen(type)
+  const off = () => {
+    until?.removeEventListener('abort', off)
+    const rest = (listeners.get(type) ?? []).filter((l) => l !== listener)
+    if (rest.length) listeners.set(type, rest)
+    else listeners.delete(type)
+  }
+  until?.addEventListener('abort', off, { once: true })
+  return off
+}
+
+/** What subscribe() returns. */
+function face(u: Sub): Subscription<EventMap> {
+  const { close } = u
+  const subscription: Omit<Subscription<EventMap>, typeof Symbol.dispose> = {
+    on: ((type: string, fn: Listener, options?: ListenerOptions) => on(u, type, fn, options)) as Subscription<EventMap>['on'],
+    close,
+    reconnect() {
+      if (!u.closed) u.connection?.reconnect()
+    },
+    get state() {
+      return u.closed ? 'closed' : u.connection!.state
+    },
+    get transport() {
+      return u.connection?.transport
+    },
+    get lastEventId() {
+      return (u.closed ? u.endedAt : u.connection?.lastEventId) ?? u.resolved.lastEventId
+    },
+    [Symbol.asyncIterator]() {
+      const feed = createFeed<SubwireEvent<unknown>>(u.resolved.bufferSize, (done, returned) => {
+        u.feeds.delete(done)
+        // A `break` out of the only consumer's loop ends the subscription: nothing would ever see an event again.
+        if (returned && !u.closed && !u.resolved.onMessage && !u.feeds.size && ![...u.listeners.keys()].some((type) => !isLifecycle(type))) close()
+      })
+      if (u.closed) feed.end(undefined, true)
+      else u.feeds.add(feed)
+      return feed.iterator as AsyncIterableIterator<any>
+    },
+  }
+  const dispose = (Symbol as { dispose?: symbol }).dispose
+  if (dispose) (subscription as unknown as Record<symbol, () => void>)[dispose] = close
+  return subscription as Subscription<EventMap>
 }

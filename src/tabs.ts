@@ -136,424 +136,511 @@ export type Tabs = (key: string, options: Resolved, open: (lastEventId: string, 
  */
 export const tabs: Tabs = (key, options, open, grace, onClosed) => tabConnection(key, options, open, grace, onClosed)
 
-function tabConnection(key: string, options: Resolved, open: (lastEventId: string, failing?: { attempt: number; since: number }) => Connection, grace: number, onClosed: () => void): TabConnection {
-  const { env } = options
-  const page = env.window
-  const channel = new env.BroadcastChannel!(key)
-  let listeners: ConnectionListener[] = []
-  const types = new Set<string>()
-  let role: 'leader' | 'follower' = 'follower'
-  let connection: Connection | undefined
-  let closed = false
-  let scheduled = false
-  let away = false
-  let waiting: AbortController | undefined
-  let release: (() => void) | undefined
-  let graceTimer: unknown
+type Open = Parameters<Tabs>[2]
+
+/** One tab's part in a group, as data: what the functions below share. */
+interface Tab {
+  readonly key: string
+  readonly options: Resolved
+  readonly env: Resolved['env']
+  /** This tab's own connection, when it leads (or reads on its own). */
+  readonly open: Open
+  readonly grace: number
+  readonly onClosed: () => void
+  readonly channel: BroadcastChannel
+  /** This tab's name on the channel, for answers addressed to it. */
+  readonly me: string
+  readonly types: Set<string>
+  listeners: ConnectionListener[]
+  role: 'leader' | 'follower'
+  connection?: Connection | undefined
+  closed?: boolean
+  scheduled?: boolean
+  away?: boolean
+  waiting?: AbortController | undefined
+  release?: (() => void) | undefined
+  graceTimer?: unknown
+  hereTimer?: unknown
   // This tab's position (see above). A tab without one (no resume point of its own, and no answer
   // yet) starts where the group is: the first position it hears of.
-  let term = ''
-  let n = 0
-  let lastEventId = options.lastEventId
-  let placed = !!lastEventId
+  term: string
+  n: number
+  lastEventId: string
+  placed: boolean
   // This tab's tenures as leader, and the numbers of the one in progress.
-  let tenure = ''
-  let tenures = 0
-  let count = 0
+  tenure: string
+  tenures: number
+  count: number
   // A connection of this tab's own, reading from its position up to where the group's stream goes
   // on; the last event of that stream this tab saw.
-  let own: Connection | undefined
-  let head: Relay | undefined
+  own?: Connection | undefined
+  head?: Relay | undefined
   // When this tab asked the leader for what follows its position, until the answer came (0: none
   // awaited); messages from other tabs it dropped.
-  let asked = 0
-  let dropped = 0
+  asked: number
+  dropped: number
   // This tab leads without a position (the group's answers may give it one), and the wait for them.
-  let fresh = false
-  let gathering: unknown
+  fresh?: boolean
+  gathering?: unknown
   // When the shared connection, waiting after a failure, tries again (0: not waiting); since when
   // it has been failing, as this tab saw it (0: it is not).
-  let retryAt = 0
-  let failingSince = 0
+  retryAt: number
+  failingSince: number
   // This tab heard a leader (of now or before): the group may be ahead of it.
-  let heard = false
-  // This tab's name on the channel, for answers addressed to it.
-  const me = String(env.random()).slice(2, 12)
+  heard?: boolean
   // As leader: the tabs that said they follow and have not said goodbye (one that crashed stays:
   // relaying to nobody costs less than starving someone). Nobody there: nothing is relayed.
-  const followers = new Set<string>()
-  let hereTimer: unknown
+  readonly followers: Set<string>
   // The ring: the last RING events, oldest at `oldest` once it is full.
-  const ring: Relay[] = []
-  let oldest = 0
-  const inOrder = () => (oldest ? [...ring.slice(oldest), ...ring.slice(0, oldest)] : ring)
-  // An event in the ring (same id, same data; the same id with other data is new: the server's ids
-  // started again). Looked for only where a double can come (a leader's connection starting, a
-  // tab not in step with the group's stream), not on the hot path.
-  const had = (m: EventSourceMessage) => m.id !== undefined && ring.some((e) => e.m.id === m.id && e.m.data === m.data)
+  readonly ring: Relay[]
+  oldest: number
   // The leader's connection (re)opened: what its server sends first may be what the group has.
-  let checking = false
-  let state: State = 'connecting'
-  let transport: TransportName | undefined
-  let attempt = 0
-  let waitingFor: StateChange['waitingFor']
+  checking?: boolean
+  state: State
+  transport?: TransportName | undefined
+  attempt: number
+  waitingFor?: StateChange['waitingFor'] | undefined
+  /** The listeners of this tab's own reading, of its connection as leader, and of the page. */
+  readonly solo: ConnectionListener
+  readonly relay: ConnectionListener
+  readonly onPage: (event: Event) => void
+}
 
-  const each = (fn: (l: ConnectionListener) => void) => {
-    for (const l of listeners) {
-      if (closed) return
-      fn(l)
-    }
-  }
-  const post = (message: Relayed | Asked) => {
-    try {
-      channel.postMessage(message)
-    } catch (error) {
-      report(error)
-    }
-  }
+const PAGE_EVENTS = ['freeze', 'resume', 'pagehide', 'pageshow', 'visibilitychange']
 
-  /** A relayed event (the leader's own, live, or an answer): delivered when it continues this tab's position. */
-  function deliver(e: Relay): void {
-    head = e
-    // Within a tenure numbers tell (what a tab read on its own has none); across, the id it follows.
-    let same = !!e.term && e.term === term && !own
-    // Without a position, or without an id to link by (a stream without ids: as a tab alone
-    // reconnecting without one), a tab starts where the group's stream is.
-    if (!placed || (!lastEventId && !same && !own)) (placed = true), (term = e.term), (n = e.n - 1), (lastEventId = e.after), (same = !!e.term)
-    const next = same ? e.n === n + 1 : e.after === lastEventId
-    if (!(same && next) && had(e.m)) {
-      // Had already (a leader that resumed from further back than this tab): the number counts;
-      // the group's stream at this tab's own point: its own reading is done.
-      if (own ? e.m.lastEventId === lastEventId : next) stopOwn(), (term = e.term), (n = e.n)
-      return
-    }
-    if (!next) {
-      // Seen already, or a gap: this tab was busy, paused, frozen or away when a leader changed.
-      if (!own && !(same && e.n <= n)) need()
-      return
-    }
-    // It goes on from here: the group's stream, and this tab's own reading is done.
-    stopOwn()
-    ;(term = e.term), (n = e.n)
-    accept(e)
+function tabConnection(key: string, options: Resolved, open: Open, grace: number, onClosed: () => void): TabConnection {
+  const { env } = options
+  const lastEventId = options.lastEventId
+  const t: Tab = {
+    key,
+    options,
+    env,
+    open,
+    grace,
+    onClosed,
+    channel: new env.BroadcastChannel!(key),
+    me: String(env.random()).slice(2, 12),
+    types: new Set(),
+    listeners: [],
+    role: 'follower',
+    term: '',
+    n: 0,
+    lastEventId,
+    placed: !!lastEventId,
+    tenure: '',
+    tenures: 0,
+    count: 0,
+    asked: 0,
+    dropped: 0,
+    retryAt: 0,
+    failingSince: 0,
+    followers: new Set(),
+    ring: [],
+    oldest: 0,
+    state: 'connecting',
+    attempt: 0,
+    solo: { message: (m, tr) => soloMessage(t, m, tr), state: (change) => change.state === 'closed' && (t.own = undefined), error() {}, open() {}, reset: (info) => each(t, (l) => l.reset(info)) },
+    relay: relayOf(() => t),
+    onPage: ({ type }) => onPage(t, type),
   }
+  t.channel.onmessage = ({ data }: MessageEvent<unknown>) => onChannel(t, data)
+  return face(t)
+}
 
-  function accept(e: Relay): void {
-    if (ring.length < RING) ring.push(e)
-    else {
-      ring[oldest] = e
-      oldest = (oldest + 1) % RING
-    }
-    lastEventId = e.m.lastEventId
-    transport = e.tr
-    for (const l of listeners) {
-      if (closed) return
-      l.message(e.m, e.tr)
-    }
+/** The ring in order, oldest first. */
+const inOrder = (t: Tab) => (t.oldest ? [...t.ring.slice(t.oldest), ...t.ring.slice(0, t.oldest)] : t.ring)
+
+/**
+ * An event in the ring (same id, same data; the same id with other data is new: the server's ids
+ * started again). Looked for only where a double can come (a leader's connection starting, a tab
+ * not in step with the group's stream), not on the hot path.
+ */
+const had = (t: Tab, m: EventSourceMessage) => m.id !== undefined && t.ring.some((e) => e.m.id === m.id && e.m.data === m.data)
+
+function each(t: Tab, fn: (l: ConnectionListener) => void): void {
+  for (const l of t.listeners) {
+    if (t.closed) return
+    fn(l)
   }
+}
 
-  /** Ask the leader for what follows this tab's position: once per answer (again after a second without one). */
-  function need(force?: true): void {
-    if (!force && asked && env.now() - asked < 1000) return
-    asked = env.now()
-    post({ t: 'need', term, n, l: lastEventId, id: me })
+function post(t: Tab, message: Relayed | Asked): void {
+  try {
+    t.channel.postMessage(message)
+  } catch (error) {
+    report(error)
   }
+}
 
-  /** Where in the ring (in order) the events after a position start: -1 when the ring does not hold it. */
-  function after(q: Extract<Asked, { t: 'need' }>, ring: Relay[]): number {
-    if (q.term && q.term === term && q.n === n) return ring.length
-    if (q.term) {
-      const i = ring.findIndex((e) => e.term === q.term && e.n === q.n + 1)
-      if (i >= 0) return i
-    }
-    if (q.l && q.l === lastEventId) return ring.length
-    for (let i = ring.length; q.l && i--; ) if (ring[i]!.m.id === q.l) return i + 1
-    return -1
+/** Where this tab stands: the leader tenure and number of its last event, and its last event id. */
+function place(t: Tab, term: string, n: number, lastEventId = t.lastEventId): void {
+  t.term = term
+  t.n = n
+  t.lastEventId = lastEventId
+}
+
+/** A relayed event (the leader's own, live, or an answer): delivered when it continues this tab's position. */
+function deliver(t: Tab, e: Relay): void {
+  t.head = e
+  // Within a tenure numbers tell (what a tab read on its own has none); across, the id it follows.
+  let same = !!e.term && e.term === t.term && !t.own
+  // Without a position, or without an id to link by (a stream without ids: as a tab alone
+  // reconnecting without one), a tab starts where the group's stream is.
+  if (!t.placed || (!t.lastEventId && !same && !t.own)) {
+    t.placed = true
+    place(t, e.term, e.n - 1, e.after)
+    same = !!e.term
   }
+  const next = same ? e.n === t.n + 1 : e.after === t.lastEventId
+  if (!(same && next) && had(t, e.m)) {
+    // Had already (a leader that resumed from further back than this tab): the number counts;
+    // the group's stream at this tab's own point: its own reading is done.
+    if (t.own ? e.m.lastEventId === t.lastEventId : next) stopOwn(t), place(t, e.term, e.n)
+    return
+  }
+  if (!next) {
+    // Seen already, or a gap: this tab was busy, paused, frozen or away when a leader changed.
+    if (!t.own && !(same && e.n <= t.n)) need(t)
+    return
+  }
+  // It goes on from here: the group's stream, and this tab's own reading is done.
+  stopOwn(t)
+  place(t, e.term, e.n)
+  accept(t, e)
+}
 
-  // This tab's own reading from its position, until it meets the group's stream.
-  const solo: ConnectionListener = {
+function accept(t: Tab, e: Relay): void {
+  const { ring } = t
+  if (ring.length < RING) ring.push(e)
+  else {
+    ring[t.oldest] = e
+    t.oldest = (t.oldest + 1) % RING
+  }
+  t.lastEventId = e.m.lastEventId
+  t.transport = e.tr
+  for (const l of t.listeners) {
+    if (t.closed) return
+    l.message(e.m, e.tr)
+  }
+}
+
+/** Ask the leader for what follows this tab's position: once per answer (again after a second without one). */
+function need(t: Tab, force?: true): void {
+  const now = t.env.now()
+  if (!force && t.asked && now - t.asked < 1000) return
+  t.asked = now
+  post(t, { t: 'need', term: t.term, n: t.n, l: t.lastEventId, id: t.me })
+}
+
+/** Where in the ring (in order) the events after a position start: -1 when the ring does not hold it. */
+function after(t: Tab, q: Extract<Asked, { t: 'need' }>, ring: Relay[]): number {
+  if (q.term && q.term === t.term && q.n === t.n) return ring.length
+  if (q.term) {
+    const i = ring.findIndex((e) => e.term === q.term && e.n === q.n + 1)
+    if (i >= 0) return i
+  }
+  if (q.l && q.l === t.lastEventId) return ring.length
+  for (let i = ring.length; q.l && i--; ) if (ring[i]!.m.id === q.l) return i + 1
+  return -1
+}
+
+/** Send tab `to` what the ring holds after a position (`false`: not held). */
+function resend(t: Tab, q: Extract<Asked, { t: 'need' }>): boolean {
+  const list = inOrder(t)
+  const i = q.term || q.l ? after(t, q, list) : -1
+  if (i < 0) return false
+  for (const e of list.slice(i)) post(t, { ...e, r: true, to: q.id })
+  return true
+}
+
+/** An event of this tab's own reading from its position, until it meets the group's stream. */
+function soloMessage(t: Tab, m: EventSourceMessage, tr: TransportName): void {
+  if (!had(t, m)) accept(t, { t: 'event', term: '', n: 0, after: t.lastEventId, m, tr })
+  // Up to the last event the group's stream showed: it goes on from there.
+  const { head } = t
+  if (head && m.id !== undefined && m.id === head.m.id) stopOwn(t), place(t, head.term, head.n)
+}
+
+function readOwn(t: Tab): void {
+  if (t.own || t.role === 'leader' || t.closed || !t.lastEventId) return
+  const own = (t.own = t.open(t.lastEventId))
+  own.attach(t.solo)
+  for (const type of t.types) own.listen(type)
+}
+
+function stopOwn(t: Tab): void {
+  const c = t.own
+  t.own = undefined
+  c?.detach(t.solo)
+}
+
+/** The shared connection's state, as this tab shows it. */
+function mirror(t: Tab, change: StateChange): void {
+  const { env } = t
+  const { state, attempt } = change
+  t.state = state
+  t.transport = change.transport
+  t.attempt = attempt
+  t.waitingFor = change.waitingFor
+  // When the shared connection waits to try again: a tab that takes over waits as long, and
+  // goes on counting the failures (bounded: a number from another tab).
+  t.retryAt = state === 'reconnecting' && change.delay !== undefined ? env.now() + Math.min(change.delay, MAX_WAIT) : 0
+  if (state === 'open' || !attempt) t.failingSince = 0
+  else t.failingSince ||= env.now()
+  // The shared connection gave up for good (a fatal error): so does every tab.
+  if (state === 'closed') finish(t, change)
+  else each(t, (l) => l.state(change))
+}
+
+/**
+ * The leader's listener on the real connection: relay everything (when a follower is there), and
+ * tell this tab's subscriptions. (`tab()`: the tab it is made for, not yet built.)
+ */
+function relayOf(tab: () => Tab): ConnectionListener {
+  const relay = (t: Tab, message: Relayed) => t.followers.size && post(t, message)
+  return {
     message(m, tr) {
-      if (!had(m)) accept({ t: 'event', term: '', n: 0, after: lastEventId, m, tr })
-      // Up to the last event the group's stream showed: it goes on from there.
-      if (head && m.id !== undefined && m.id === head.m.id) stopOwn(), (term = head.term), (n = head.n)
-    },
-    state(change) {
-      if (change.state === 'closed') own = undefined
-    },
-    error() {},
-    open() {},
-    reset(info) {
-      each((l) => l.reset(info))
-    },
-  }
-  function readOwn(): void {
-    if (own || role === 'leader' || closed || !lastEventId) return
-    own = open(lastEventId)
-    own.attach(solo)
-    for (const type of types) own.listen(type)
-  }
-  function stopOwn(): void {
-    const c = own
-    own = undefined
-    c?.detach(solo)
-  }
-
-  function mirror(change: StateChange): void {
-    ;({ state, transport, attempt, waitingFor } = change)
-    // When the shared connection waits to try again: a tab that takes over waits as long, and
-    // goes on counting the failures (bounded: a number from another tab).
-    retryAt = state === 'reconnecting' && change.delay !== undefined ? env.now() + Math.min(change.delay, MAX_WAIT) : 0
-    if (state === 'open' || !attempt) failingSince = 0
-    else failingSince ||= env.now()
-    if (state === 'closed') {
-      // The shared connection gave up for good (a fatal error): so does every tab.
-      finish(change)
-    } else each((l) => l.state(change))
-  }
-
-  // The leader's listener on the real connection: relay everything (when a follower is there), and
-  // tell this tab's subscriptions.
-  const relay: ConnectionListener = {
-    message(m, tr) {
+      const t = tab()
       // A new leader resumes from the furthest point it learned; the server's replay of what the
       // group has is not news to it (the connection drops its own doubles; these came from others).
-      if (checking && had(m)) return
-      checking = false
-      const e = { t: 'event', term: tenure, n: (n = ++count), after: lastEventId, m, tr } as const
-      if (followers.size) post(e)
-      accept((head = e))
+      if (t.checking && had(t, m)) return
+      t.checking = false
+      const e = { t: 'event', term: t.tenure, n: (t.n = ++t.count), after: t.lastEventId, m, tr } as const
+      relay(t, e)
+      accept(t, (t.head = e))
     },
     state(change) {
-      if (followers.size) post({ t: 'state', c: { ...change, error: flatten(change.error) } })
-      mirror(change)
+      relay(tab(), { t: 'state', c: { ...change, error: flatten(change.error) } })
+      mirror(tab(), change)
     },
     error(e) {
-      if (followers.size) post({ t: 'error', e: flatten(e)! })
-      each((l) => l.error(e))
+      relay(tab(), { t: 'error', e: flatten(e)! })
+      each(tab(), (l) => l.error(e))
     },
     open(info) {
-      checking = true
-      if (followers.size) post({ t: 'open', i: { transport: info.transport, status: info.status } })
-      each((l) => l.open(info))
+      const t = tab()
+      t.checking = true
+      relay(t, { t: 'open', i: { transport: info.transport, status: info.status } })
+      each(t, (l) => l.open(info))
     },
     reset(info) {
-      if (followers.size) post({ t: 'reset', i: info })
-      each((l) => l.reset(info))
+      relay(tab(), { t: 'reset', i: info })
+      each(tab(), (l) => l.reset(info))
     },
   }
+}
 
-  channel.onmessage = ({ data }: MessageEvent<unknown>) => {
-    if (closed) return
-    // Dropped and counted, never thrown: the shape, types and bounds of the protocol, or nothing.
-    if (!valid(data, options)) {
-      dropped++
-      return options.log?.({ type: 'share', shared: role, dropped })
-    }
-    if (data.t === 'state' || data.t === 'event' || data.t === 'hello') heard = true
-    if ('to' in data && data.to !== me) return
-    if (role === 'leader') {
-      if (data.t === 'bye') followers.delete(data.id)
-      else if ('id' in data && data.t !== 'hello' && followers.size < MAX_FOLLOWERS) followers.add(data.id)
-      // Answers to this new leader's hello, before it connects: what tabs ahead of it have, or
-      // (to a leader without a position) where a tab stands.
-      if (data.t === 'event') return void (!connection && deliver(data))
-      if (data.t === 'at') return void (fresh && !connection && !lastEventId && ((lastEventId = data.l), (placed = true)))
-      // The answer to a joiner is addressed to it: the other tabs heard `open` already.
-      if (data.t === 'join') {
-        post({ t: 'state', c: { state, transport, attempt, waitingFor }, term, n, l: lastEventId, to: data.id })
-        if (state === 'open') post({ t: 'open', i: { transport: transport! }, to: data.id })
-      } else if (data.t === 'need') {
-        const list = inOrder()
-        const i = after(data, list)
-        if (i < 0) post({ t: 'miss', term, n, l: lastEventId, to: data.id })
-        else {
-          for (const e of list.slice(i)) post({ ...e, r: true, to: data.id })
-          post({ t: 'sent', to: data.id })
-        }
-      } else if (data.t === 'reconnect') connection?.reconnect()
-      // Kept for the connection still to come (a new leader listens first) and for every later one.
-      else if (data.t === 'listen') types.add(data.type), connection?.listen(data.type)
-      return
-    }
-    if (data.t === 'event') deliver(data)
-    // The answer to this tab's need is complete: a gap seen from now on is asked for again.
-    else if (data.t === 'sent') asked = 0
-    else if (data.t === 'miss') {
-      asked = 0
-      // No ring holds what follows this tab's position: it reads from there itself, or (with no
-      // id to resume from) starts where the group is.
-      if (lastEventId) readOwn()
-      else (term = data.term), (n = data.n), (lastEventId = data.l)
-    } else if (data.t === 'hello') {
-      post({ t: 'here', id: me })
-      // A new leader. Ahead of it, send it what it lacks; to one without a position, where this tab is.
-      const q = { t: 'need', term: '', n: 0, l: data.l, id: data.id } as const
-      const list = inOrder()
-      const i = data.l ? after(q, list) : -1
-      if (i >= 0) for (const e of list.slice(i)) post({ ...e, r: true, to: data.id })
-      else if (data.fresh && lastEventId) post({ t: 'at', l: lastEventId, to: data.id })
-      // Every new leader hears the event types this tab listens for (the native EventSource
-      // registers named events one by one), also those it asked for before any tab led.
-      for (const type of types) post({ t: 'listen', type })
-    } else if (data.t === 'state') {
-      // The answer to this tab's join: where the group stands, for a tab without a position.
-      // (A leader that has none yet: the first event it relays is where this tab starts.)
-      if (data.term && !placed) (placed = true), (term = data.term), (n = data.n!), (lastEventId = data.l!)
-      mirror({ ...data.c, error: revive(data.c.error) })
-    } else if (data.t === 'error') each((l) => l.error(revive(data.e)!))
-    else if (data.t === 'open') each((l) => l.open(data.i))
-    else if (data.t === 'reset') each((l) => l.reset(data.i))
+/** A message from another tab. Dropped and counted, never thrown: the shape, types and bounds of the protocol, or nothing. */
+function onChannel(t: Tab, data: unknown): void {
+  if (t.closed) return
+  if (!valid(data, t.options)) {
+    t.dropped++
+    return t.options.log?.({ type: 'share', shared: t.role, dropped: t.dropped })
   }
+  if (data.t === 'state' || data.t === 'event' || data.t === 'hello') t.heard = true
+  if ('to' in data && data.to !== t.me) return
+  if (t.role === 'leader') asLeader(t, data)
+  else asFollower(t, data)
+}
 
-  /** Queue for the lock; holding it makes this tab the leader until it gives the lock back. */
-  function queue(): void {
-    if (closed || away || waiting || role === 'leader') return
-    const signal = (waiting = new AbortController()).signal
-    env.locks!.request(key, { signal }, () => {
-      waiting = undefined
-      if (closed || away) return
-      return new Promise<void>((resolve) => {
-        release = resolve
-        lead()
-      })
-    }).catch(() => {})
+function asLeader(t: Tab, data: Relayed | Asked): void {
+  if (data.t === 'bye') t.followers.delete(data.id)
+  else if ('id' in data && data.t !== 'hello' && t.followers.size < MAX_FOLLOWERS) t.followers.add(data.id)
+  // Answers to this new leader's hello, before it connects: what tabs ahead of it have, or
+  // (to a leader without a position) where a tab stands.
+  if (data.t === 'event') !t.connection && deliver(t, data)
+  else if (data.t === 'at') t.fresh && !t.connection && !t.lastEventId && ((t.lastEventId = data.l), (t.placed = true))
+  // The answer to a joiner is addressed to it: the other tabs heard `open` already.
+  else if (data.t === 'join') {
+    const { state, transport } = t
+    post(t, { t: 'state', c: { state, transport, attempt: t.attempt, waitingFor: t.waitingFor }, term: t.term, n: t.n, l: t.lastEventId, to: data.id })
+    if (state === 'open') post(t, { t: 'open', i: { transport: transport! }, to: data.id })
+  } else if (data.t === 'need') {
+    if (!resend(t, data)) post(t, { t: 'miss', term: t.term, n: t.n, l: t.lastEventId, to: data.id })
+    else post(t, { t: 'sent', to: data.id })
+  } else if (data.t === 'reconnect') t.connection?.reconnect()
+  // Kept for the connection still to come (a new leader listens first) and for every later one.
+  else if (data.t === 'listen') t.types.add(data.type), t.connection?.listen(data.type)
+}
+
+function asFollower(t: Tab, data: Relayed | Asked): void {
+  if (data.t === 'event') deliver(t, data)
+  // The answer to this tab's need is complete: a gap seen from now on is asked for again.
+  else if (data.t === 'sent') t.asked = 0
+  else if (data.t === 'miss') {
+    t.asked = 0
+    // No ring holds what follows this tab's position: it reads from there itself, or (with no
+    // id to resume from) starts where the group is.
+    if (t.lastEventId) readOwn(t)
+    else place(t, data.term, data.n, data.l)
+  } else if (data.t === 'hello') {
+    post(t, { t: 'here', id: t.me })
+    // A new leader. Ahead of it, send it what it lacks; to one without a position, where this tab is.
+    if (!resend(t, { t: 'need', term: '', n: 0, l: data.l, id: data.id }) && data.fresh && t.lastEventId) post(t, { t: 'at', l: t.lastEventId, to: data.id })
+    // Every new leader hears the event types this tab listens for (the native EventSource
+    // registers named events one by one), also those it asked for before any tab led.
+    for (const type of t.types) post(t, { t: 'listen', type })
+  } else if (data.t === 'state') {
+    // The answer to this tab's join: where the group stands, for a tab without a position.
+    // (A leader that has none yet: the first event it relays is where this tab starts.)
+    if (data.term && !t.placed) (t.placed = true), place(t, data.term, data.n!, data.l!)
+    mirror(t, { ...data.c, error: revive(data.c.error) })
+  } else if (data.t === 'error') each(t, (l) => l.error(revive(data.e)!))
+  else if (data.t === 'open') each(t, (l) => l.open(data.i))
+  else if (data.t === 'reset') each(t, (l) => l.reset(data.i))
+}
+
+/** Queue for the lock; holding it makes this tab the leader until it gives the lock back. */
+function queue(t: Tab): void {
+  if (t.closed || t.away || t.waiting || t.role === 'leader') return
+  const signal = (t.waiting = new AbortController()).signal
+  t.env.locks!.request(t.key, { signal }, () => {
+    t.waiting = undefined
+    if (t.closed || t.away) return
+    return new Promise<void>((resolve) => {
+      t.release = resolve
+      lead(t)
+    })
+  }).catch(() => {})
+}
+
+function lead(t: Tab): void {
+  const { env, lastEventId } = t
+  t.role = 'leader'
+  stopOwn(t)
+  const fresh = (t.fresh = !lastEventId)
+  // Unique across tabs and time (a tab's name is random, and two may draw alike).
+  t.tenure = `${t.me}.${env.now().toString(36)}.${++t.tenures}`
+  post(t, { t: 'hello', l: lastEventId, id: t.me, ...(fresh && { fresh: true as const }) })
+  t.options.log?.({ type: 'share', transport: undefined, shared: 'leader' })
+  // In a group that had a leader before, the tabs ahead answer within a few ms: connect from the
+  // furthest point the group knows; no sooner than the shared connection would have tried again
+  // after a failure. A tab that never heard a leader connects at once.
+  const wait = Math.max(t.heard ? GATHER : 0, t.retryAt - env.now())
+  if (wait > 0) t.gathering = env.setTimeout(() => connect(t), wait)
+  else connect(t)
+}
+
+function connect(t: Tab): void {
+  if (t.role !== 'leader' || t.closed) return
+  // Numbered anew in this tenure; the first event links to the position it resumes from.
+  place(t, t.tenure, (t.count = 0))
+  t.placed = true
+  const { failingSince } = t
+  const connection = (t.connection = t.open(t.lastEventId, failingSince ? { attempt: Math.min(t.attempt, MAX_ATTEMPT), since: failingSince } : undefined))
+  connection.attach(t.relay)
+  for (const type of t.types) connection.listen(type)
+}
+
+/** Give up leading (closing, frozen, hidden in the cache): another tab takes over. */
+function stepDown(t: Tab): void {
+  t.waiting?.abort()
+  t.waiting = undefined
+  if (t.role !== 'leader') return
+  t.role = 'follower'
+  t.followers.clear()
+  t.env.clearTimeout(t.gathering)
+  const c = t.connection
+  t.connection = undefined
+  c?.detach(t.relay)
+  t.release?.()
+  t.release = undefined
+}
+
+function onPage(t: Tab, type: string): void {
+  if (type === 'visibilitychange') {
+    // Leadership follows the group: a leader that would pause while hidden (pauseWhenHidden)
+    // hands over and queues again behind the others, so a visible tab leads; alone, it gets the
+    // lock back and pauses as it would have.
+    if (t.options.pauseWhenHidden && t.env.hidden() && t.role === 'leader') stepDown(t), queue(t)
+    return
   }
+  const wasAway = t.away
+  t.away = type === 'freeze' || type === 'pagehide'
+  if (t.away) return stepDown(t), stopOwn(t)
+  // Back from the freeze or the cache: what was relayed meanwhile, from the leader's ring.
+  if (wasAway && t.placed) need(t, true)
+  queue(t)
+}
 
-  function lead(): void {
-    role = 'leader'
-    stopOwn()
-    fresh = !lastEventId
-    // Unique across tabs and time (a tab's name is random, and two may draw alike).
-    tenure = `${me}.${env.now().toString(36)}.${++tenures}`
-    post({ t: 'hello', l: lastEventId, id: me, ...(fresh && { fresh: true as const }) })
-    options.log?.({ type: 'share', transport: undefined, shared: 'leader' })
-    // In a group that had a leader before, the tabs ahead answer within a few ms: connect from the
-    // furthest point the group knows; no sooner than the shared connection would have tried again
-    // after a failure. A tab that never heard a leader connects at once.
-    const wait = Math.max(heard ? GATHER : 0, retryAt - env.now())
-    if (wait > 0) gathering = env.setTimeout(connect, wait)
-    else connect()
+function finish(t: Tab, change?: StateChange): void {
+  if (t.closed) return
+  const { env, channel } = t
+  stepDown(t)
+  stopOwn(t)
+  post(t, { t: 'bye', id: t.me })
+  t.closed = true
+  t.state = 'closed'
+  env.clearTimeout(t.graceTimer)
+  env.clearTimeout(t.hereTimer)
+  channel.onmessage = null
+  channel.close()
+  for (const type of PAGE_EVENTS) t.env.window?.removeEventListener(type, t.onPage)
+  t.onClosed()
+  const all = t.listeners
+  t.listeners = []
+  if (change) for (const l of all) l.state(change)
+}
+
+function start(t: Tab): void {
+  if (t.closed) return
+  const { env } = t
+  for (const type of PAGE_EVENTS) env.window?.addEventListener(type, t.onPage)
+  post(t, { t: 'join', id: t.me })
+  // Said again now and then: a leader that missed it (or came later) relays to this tab too.
+  const beat = () => {
+    if (t.role === 'follower' && !t.away) post(t, { t: 'here', id: t.me })
+    t.hereTimer = env.setTimeout(beat, HERE)
   }
+  t.hereTimer = env.setTimeout(beat, HERE)
+  // A resume point of its own: the leader's ring, or its own reading, from there.
+  if (t.placed) need(t, true)
+  queue(t)
+}
 
-  function connect(): void {
-    if (role !== 'leader' || closed) return
-    // Numbered anew in this tenure; the first event links to the position it resumes from.
-    ;(term = tenure), (n = count = 0), (placed = true)
-    connection = open(lastEventId, failingSince ? { attempt: Math.min(attempt, MAX_ATTEMPT), since: failingSince } : undefined)
-    connection.attach(relay)
-    for (const type of types) connection.listen(type)
-  }
-
-  /** Give up leading (closing, frozen, hidden in the cache): another tab takes over. */
-  function stepDown(): void {
-    waiting?.abort()
-    waiting = undefined
-    if (role !== 'leader') return
-    role = 'follower'
-    followers.clear()
-    env.clearTimeout(gathering)
-    const c = connection
-    connection = undefined
-    c?.detach(relay)
-    release?.()
-    release = undefined
-  }
-
-  function onPage({ type }: Event): void {
-    if (type === 'visibilitychange') {
-      // Leadership follows the group: a leader that would pause while hidden (pauseWhenHidden)
-      // hands over and queues again behind the others, so a visible tab leads; alone, it gets the
-      // lock back and pauses as it would have.
-      if (options.pauseWhenHidden && env.hidden() && role === 'leader') stepDown(), queue()
-      return
-    }
-    const wasAway = away
-    away = type === 'freeze' || type === 'pagehide'
-    if (away) return stepDown(), stopOwn()
-    // Back from the freeze or the cache: what was relayed meanwhile, from the leader's ring.
-    if (wasAway && placed) need(true)
-    queue()
-  }
-
-  function finish(change?: StateChange): void {
-    if (closed) return
-    stepDown()
-    stopOwn()
-    post({ t: 'bye', id: me })
-    closed = true
-    state = 'closed'
-    env.clearTimeout(graceTimer)
-    env.clearTimeout(hereTimer)
-    channel.onmessage = null
-    channel.close()
-    page?.removeEventListener('freeze', onPage)
-    page?.removeEventListener('resume', onPage)
-    page?.removeEventListener('pagehide', onPage)
-    page?.removeEventListener('pageshow', onPage)
-    page?.removeEventListener('visibilitychange', onPage)
-    onClosed()
-    const all = listeners
-    listeners = []
-    if (change) for (const l of all) l.state(change)
-  }
-
-  function start(): void {
-    if (closed) return
-    for (const type of ['freeze', 'resume', 'pagehide', 'pageshow', 'visibilitychange']) page?.addEventListener(type, onPage)
-    post({ t: 'join', id: me })
-    // Said again now and then: a leader that missed it (or came later) relays to this tab too.
-    const beat = () => {
-      if (role === 'follower' && !away) post({ t: 'here', id: me })
-      hereTimer = env.setTimeout(beat, HERE)
-    }
-    hereTimer = env.setTimeout(beat, HERE)
-    // A resume point of its own: the leader's ring, or its own reading, from there.
-    if (placed) need(true)
-    queue()
-  }
-
+/** What subscriptions see: a connection like any other. */
+function face(t: Tab): TabConnection {
   return {
     attach(listener) {
-      if (closed) return false
-      listeners = [...listeners, listener]
-      env.clearTimeout(graceTimer)
-      if (!scheduled) queueMicrotask(start)
-      scheduled = true
+      if (t.closed) return false
+      t.listeners = [...t.listeners, listener]
+      t.env.clearTimeout(t.graceTimer)
+      if (!t.scheduled) queueMicrotask(() => start(t))
+      t.scheduled = true
       return true
     },
     detach(listener) {
-      const rest = listeners.filter((l) => l !== listener)
-      if (rest.length === listeners.length || closed) return
-      listeners = rest
-      if (!rest.length) graceTimer = env.setTimeout(() => finish(), grace)
+      const rest = t.listeners.filter((l) => l !== listener)
+      if (rest.length === t.listeners.length || t.closed) return
+      t.listeners = rest
+      if (!rest.length) t.graceTimer = t.env.setTimeout(() => finish(t), t.grace)
     },
     reconnect() {
-      if (role === 'leader') connection?.reconnect()
-      else post({ t: 'reconnect' })
+      if (t.role === 'leader') t.connection?.reconnect()
+      else post(t, { t: 'reconnect' })
     },
     listen(type) {
-      types.add(type)
-      if (role === 'leader') connection?.listen(type)
-      else post({ t: 'listen', type })
+      t.types.add(type)
+      if (t.role === 'leader') t.connection?.listen(type)
+      else post(t, { t: 'listen', type })
     },
     get role() {
-      return role
+      return t.role
     },
     get state() {
-      return state
+      return t.state
     },
     get transport() {
-      return transport
+      return t.transport
     },
     get lastEventId() {
-      return lastEventId
+      return t.lastEventId
     },
     get attempt() {
-      return attempt
+      return t.attempt
     },
     get waitingFor() {
-      return waitingFor
+      return t.waitingFor
     },
   }
 }

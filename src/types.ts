@@ -190,8 +190,11 @@ export interface Env {
   locks: LockManager | undefined
   /** `BroadcastChannel`, to pass a shared connection's events to the other tabs. */
   BroadcastChannel: typeof BroadcastChannel | undefined
-  /** The HTTP version an origin was reached with (`'http/1.1'`, `'h2'`…), when the page knows it (Performance API). */
-  httpVersion(url: string): string | undefined
+  /**
+   * The HTTP version an origin was reached with (`'http/1.1'`, `'h2'`…), when the page knows it
+   * (Performance API). Read by the development build only, to explain a request that waits.
+   */
+  httpVersion?(url: string): string | undefined
 }
 
 /**

@@ -75,9 +75,10 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
     sink.heartbeat()
   }
 
+  const out: Out = { deliver, heartbeat, warn, retry: (ms) => (told++, sink.retry(ms)) }
   const parser = createParser({
     onEvent: (m) => deliver(m.type, m.data, m.id),
-    onRetry: (ms) => (told++, sink.retry(bound(ms)!)),
+    onRetry: (ms) => out.retry(bound(ms)!),
     onLastEventId: (id) => deliver('', undefined, id),
     // One heartbeat per block, however many comment lines it has: `: hi` and the blank line after
     // it are one greeting, not a cadence.
@@ -94,51 +95,6 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
     maxEventSize,
   })
 
-  /** One `{id?, event?, data?, retry?}`: a JSON envelope (type in `event`) or what `parse` returned (type in `type`). */
-  function one(value: ParsedEvent & { event?: unknown }): void {
-    const { data, retry } = value
-    const type = value.event ?? value.type
-    if (typeof retry === 'number' && bound(retry) !== undefined) (told++, sink.retry(bound(retry)!))
-    if (data === undefined && value.id === undefined) {
-      if (retry === undefined) heartbeat()
-    } else deliver(typeof type === 'string' && type ? type : 'message', data === undefined || typeof data === 'string' ? data : JSON.stringify(data), value.id)
-  }
-
-  const isEnvelope = (value: unknown): value is ParsedEvent => {
-    if (typeof value !== 'object' || !value || Array.isArray(value)) return false
-    const keys = Object.keys(value)
-    return keys.length > 0 && keys.every((key) => ENVELOPE.test(key))
-  }
-
-  /**
-   * JSON text: an envelope or a non-empty array of envelopes become events. On WebSocket (`auto`,
-   * `json`) any other JSON is one `message` whose data is the frame, and so is text that is not
-   * JSON in `auto`. A polling body (`body`) that is not envelopes is a `ProtocolError`.
-   */
-  function json(text: string, as: 'auto' | 'json' | 'body'): void {
-    let value: unknown
-    try {
-      value = JSON.parse(text)
-    } catch (cause) {
-      return as === 'auto' ? deliver('message', text, undefined) : warn(say('not-json', cause), cause)
-    }
-    const list = Array.isArray(value) ? value : [value]
-    if (list.every(isEnvelope) && (as === 'body' || list.length)) for (const item of list) one(item)
-    else if (as !== 'body') deliver('message', text, undefined)
-    else warn(say('not-envelopes'))
-  }
-
-  function parsed(text: string, info: ParseInfo): void {
-    let result: ReturnType<NonNullable<typeof parse>>
-    try {
-      result = parse!(text, info)
-    } catch (cause) {
-      return warn(say('parse-failed', cause), cause)
-    }
-    if (result == null || (Array.isArray(result) && !result.length)) heartbeat()
-    else for (const item of Array.isArray(result) ? result : [result]) one(item)
-  }
-
   return {
     stream(chunk) {
       blocks = 0
@@ -148,19 +104,19 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
     frame(text) {
       const before = told
       if (text.length > maxEventSize) return warn(say('big-frame', maxEventSize))
-      if (parse) parsed(text, { transport: name })
+      if (parse) parsed(out, parse, text, { transport: name })
       else if (mode === 'text') deliver('message', text, undefined)
       else if (mode === 'sse' || midBlock || (mode === 'auto' && SSE_START.test(text))) {
         parser.feed(text)
         if ((midBlock = !BLOCK_END.test(text))) return
-      } else if (mode === 'json' || text[0] === '{' || text[0] === '[') json(text, mode === 'json' ? mode : 'auto')
+      } else if (mode === 'json' || text[0] === '{' || text[0] === '[') json(out, text, mode === 'json' ? mode : 'auto')
       else deliver('message', text, undefined)
       if (told === before) warn(say('empty-frame'))
     },
     body(text, info) {
       if (text === undefined) warn(say('big-body', maxEventSize))
-      else if (parse) parsed(text, info)
-      else json(text, 'body')
+      else if (parse) parsed(out, parse, text, info)
+      else json(out, text, 'body')
     },
     end() {
       parser.end()
@@ -173,4 +129,58 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
       return events
     },
   }
+}
+
+/** What the readers below give their results to (a `createFrames`' own). */
+interface Out {
+  deliver(type: string, data: string | undefined, rawId: unknown): void
+  heartbeat(): void
+  warn(said: Said, cause?: unknown): void
+  retry(ms: number): void
+}
+
+/** One `{id?, event?, data?, retry?}`: a JSON envelope (type in `event`) or what `parse` returned (type in `type`). */
+function one(out: Out, value: ParsedEvent & { event?: unknown }): void {
+  const { data, retry } = value
+  const type = value.event ?? value.type
+  if (typeof retry === 'number' && bound(retry) !== undefined) out.retry(bound(retry)!)
+  if (data === undefined && value.id === undefined) {
+    if (retry === undefined) out.heartbeat()
+  } else out.deliver(typeof type === 'string' && type ? type : 'message', data === undefined || typeof data === 'string' ? data : JSON.stringify(data), value.id)
+}
+
+function isEnvelope(value: unknown): value is ParsedEvent {
+  if (typeof value !== 'object' || !value || Array.isArray(value)) return false
+  const keys = Object.keys(value)
+  return keys.length > 0 && keys.every((key) => ENVELOPE.test(key))
+}
+
+/**
+ * JSON text: an envelope or a non-empty array of envelopes become events. On WebSocket (`auto`,
+ * `json`) any other JSON is one `message` whose data is the frame, and so is text that is not
+ * JSON in `auto`. A polling body (`body`) that is not envelopes is a `ProtocolError`.
+ */
+function json(out: Out, text: string, as: 'auto' | 'json' | 'body'): void {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (cause) {
+    return as === 'auto' ? out.deliver('message', text, undefined) : out.warn(say('not-json', cause), cause)
+  }
+  const list = Array.isArray(value) ? value : [value]
+  if (list.every(isEnvelope) && (as === 'body' || list.length)) for (const item of list) one(out, item)
+  else if (as !== 'body') out.deliver('message', text, undefined)
+  else out.warn(say('not-envelopes'))
+}
+
+/** A text read by the `parse` option. */
+function parsed(out: Out, parse: NonNullable<TransportContext['options']['parse']>, text: string, info: ParseInfo): void {
+  let result: ReturnType<typeof parse>
+  try {
+    result = parse(text, info)
+  } catch (cause) {
+    return out.warn(say('parse-failed', cause), cause)
+  }
+  if (result == null || (Array.isArray(result) && !result.length)) out.heartbeat()
+  else for (const item of Array.isArray(result) ? result : [result]) one(out, item)
 }
