@@ -182,12 +182,13 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
   // Development: connections per origin across tabs, for the six-connection diagnosis.
   const limit = __DEV__ && env.locks ? createLimit(env.locks) : undefined
   // `failing`: the backoff of a connection this one takes over (another tab held it).
-  let state: State = initial(options, rememberFor ? negotiation?.recall(env.storage, endpoint, env.now()) : undefined, failing)
   let busy = false
   const queue: Input[] = []
   let timer: unknown
   let armedAt: number | undefined
-  const d: Driver = { feed, s: state, listeners: [], handles: new Map(), types: new Set() }
+  // The state lives in `d.s` alone: stored there before any effect runs.
+  const s = initial(options, rememberFor ? negotiation?.recall(env.storage, endpoint, env.now()) : undefined, failing)
+  const d: Driver = { feed, s, listeners: [], handles: new Map(), types: new Set() }
 
   const ctx: Ctx & { now: number } = {
     now: 0,
@@ -201,7 +202,7 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
     worked: () => worked.has(endpoint),
     report,
     sides: negotiation?.sides,
-    diagnose: __DEV__ ? (name) => crowded(options, name, state, limit) : undefined,
+    diagnose: __DEV__ ? (name) => crowded(options, name, d.s, limit) : undefined,
   }
 
   /** One input: step, store, then run the effects. Inputs arriving meanwhile wait their turn. */
@@ -219,9 +220,9 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
   function drain(): void {
     for (let input = queue.shift(); input; input = queue.shift()) {
       ctx.now = env.now()
-      const before = state.deadlines
-      const { state: after, effects } = step(state, input, ctx)
-      state = d.s = after
+      const before = d.s.deadlines
+      const { state: after, effects } = step(d.s, input, ctx)
+      d.s = after
       if (after.deadlines !== before || armedAt === undefined) rearm()
       for (let n = 0; n < 3; n++) {
         if (n === 2) drain()
@@ -232,7 +233,7 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
 
   /** One timer, for the earliest deadline of the state. */
   function rearm(): void {
-    const at = earliest(state.deadlines)
+    const at = earliest(d.s.deadlines)
     // (A deadline already past is armed again at 0: after the wall clock jumped, the timer of an
     // older deadline may still be far off.)
     if (at === armedAt && (at === undefined || at > ctx.now)) return
@@ -248,8 +249,8 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
       case 'connect': {
         const { epoch, index, node } = effect[1]
         // Only for an attempt still current: the user may have closed or reconnected meanwhile.
-        if (epoch !== state.main?.epoch && epoch !== state.side?.epoch) return
-        const handle = openTransport(options, implementations, d.types, () => state.lastEventId, feed, epoch, order[index]!, node, limit)
+        if (epoch !== d.s.main?.epoch && epoch !== d.s.side?.epoch) return
+        const handle = openTransport(options, implementations, d.types, () => d.s.lastEventId, feed, epoch, order[index]!, node, limit)
         d.handles.set(epoch, handle)
         return feed(['handle', epoch, handle])
       }
@@ -262,7 +263,7 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
         if (method === 'message' && (value.id !== undefined || __DEV__)) seen.add(value.id ?? '', value.data)
         // Every listener, until the connection is closed.
         for (const l of d.listeners) {
-          if (state.phase === 'closed') return
+          if (d.s.phase === 'closed') return
           ;(l[method] as (v: unknown, t?: TransportName) => void)(value, transport)
         }
         return
