@@ -8,6 +8,7 @@
 import typescript from '@rollup/plugin-typescript'
 import terser from '@rollup/plugin-terser'
 import { dts } from 'rollup-plugin-dts'
+import { readFileSync } from 'node:fs'
 
 const ts = () =>
   typescript({
@@ -27,6 +28,24 @@ const flag = (dev) => ({
     if (id.endsWith('.ts') && code.includes('__DEV__')) return { code: code.replaceAll('__DEV__', String(dev)), map: null }
   },
 })
+
+/**
+ * TypeScript drops every comment, the `@__PURE__` mark too: this puts the mark back in its output
+ * before the module-level constants whose value the source (read again here) marks pure, so that
+ * a bundler can drop what an app does not use (`nativeEventSource`, `subscribe`).
+ */
+const pure = {
+  name: 'pure',
+  transform(code, id) {
+    if (!id.endsWith('.ts')) return
+    const source = readFileSync(id, 'utf8')
+    let out = code
+    for (const [, name] of source.matchAll(/^export const (\w+)(?::[^=]+)? = \/\* @__PURE__ \*\/ /gm)) {
+      out = out.replace(`export const ${name} = `, `export const ${name} = /*#__PURE__*/ `)
+    }
+    if (out !== code) return { code: out, map: null }
+  },
+}
 
 const banner = '/*! subwire — MIT License */'
 const min = terser({ ecma: 2020, compress: { passes: 3, unsafe_arrows: true }, format: { comments: false } })
@@ -61,7 +80,7 @@ for (const [name, input] of Object.entries(entries)) {
     const suffix = dev ? '.development' : ''
     builds.push({
       input,
-      plugins: [bindings, ts(), flag(dev)],
+      plugins: [bindings, ts(), pure, flag(dev)],
       output: [
         { file: `dist/${name}${suffix}.mjs`, format: 'es', sourcemap: true, banner },
         { file: `dist/${name}${suffix}.cjs`, format: 'cjs', exports: 'named', sourcemap: true, banner },

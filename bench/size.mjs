@@ -59,12 +59,17 @@ rows.push({ name: 'subwire — UMD bundle, as shipped', kind: 'subwire', note: '
 rows.push({ name: 'subwire — ESM, whole API', kind: 'subwire', note: 'all four transports', ...measure(await bundle(keepAll('../dist/subwire.mjs'))) })
 const onlyEs = await bundle(`import { createSubscribe, eventsource } from '../dist/core.mjs'\nglobalThis.__keep = createSubscribe({ eventsource })\n`)
 const onlyWs = await bundle(`import { createSubscribe, websocket } from '../dist/core.mjs'\nglobalThis.__keep = createSubscribe({ websocket })\n`)
+const onlyNative = await bundle(`import { createSubscribe, nativeEventSource } from '../dist/core.mjs'\nglobalThis.__keep = createSubscribe({ eventsource: nativeEventSource })\n`)
 // Tree-shaking must really drop the others: the WebSocket transport sets binaryType; the HTTP
 // transports send an Accept header for text/event-stream.
 if (onlyEs.includes('binaryType')) throw new Error('the eventsource-only bundle still holds the WebSocket transport')
 if (onlyWs.includes('text/event-stream')) throw new Error('the websocket-only bundle still holds the HTTP transports')
+// The native-only bundle reads no stream itself: no fetch transport, no parser.
+if (onlyNative.includes('text/event-stream') || onlyNative.includes('binaryType')) throw new Error('the native-only bundle still holds another transport')
+if (onlyNative.includes('ignoreBOM')) throw new Error('the native-only bundle still holds the parser')
 rows.push({ name: 'subwire/core — eventsource only', kind: 'subwire', note: 'createSubscribe({ eventsource })', ...measure(onlyEs) })
 rows.push({ name: 'subwire/core — websocket only', kind: 'subwire', note: 'createSubscribe({ websocket })', ...measure(onlyWs) })
+rows.push({ name: 'subwire/core — native EventSource only', kind: 'subwire', note: 'createSubscribe({ eventsource: nativeEventSource })', ...measure(onlyNative) })
 rows.push({ name: 'subwire/parser', kind: 'subwire', note: 'createParser', ...measure(await bundle(keepAll('../dist/parser.mjs'))) })
 // The bindings: what each adds to an app that has subwire and its framework already.
 for (const [name, framework] of [

@@ -76,6 +76,11 @@ export class ConnectionError extends SubwireError {
   }
 }
 
+/** What a transport caught, as a typed error: subwire's own as it is, anything else a network failure. */
+export function toError(error: unknown, transport: TransportName): SubwireError {
+  return error instanceof SubwireError ? error : new ConnectionError(say('network'), transport, undefined, error)
+}
+
 /** Nothing arrived in time: connect timeout, long-poll timeout, heartbeat timeout. */
 export class TimeoutError extends SubwireError {
   override readonly name = 'TimeoutError'

@@ -384,6 +384,8 @@ export function resolveOptions(url: string | string[], options: SubscribeOptions
   }
   // An id that cannot travel in a header or a URL is no resume point.
   else if (/[\0\r\n]/.test(o.lastEventId as string)) o.lastEventId = ''
+  // The eventsource transport of `subwire/core` that is the native EventSource only.
+  if (implementations.eventsource?.native) o.eventsource = 'native'
   const statuses: Record<string, unknown> = (o.statuses = {})
   for (const status in options.statuses) if (options.statuses[+status] != null) statuses[status] = options.statuses[+status]
   const resolved = o as unknown as Options & { nodes: string[]; urls: Record<string, string> }

@@ -3,10 +3,10 @@
 // transport) or a polling loop (`polling`, longpoll and poll) whose every request has a deadline
 // that covers its whole body.
 import { parseRetryAfter } from '../backoff'
-import { ConnectionError, HttpError, ProtocolError, SubwireError, TimeoutError } from '../errors'
+import { HttpError, ProtocolError, SubwireError, TimeoutError, toError } from '../errors'
 import { say } from '../text'
-import { isSameOrigin } from '../url'
 import { createFrames, type Frames } from './frames'
+import { allowHeader, lastEventIdHeader, refuseHeader } from './last-event-id'
 import type { TransportContext, TransportHandle, TransportSink } from './types'
 
 /** An empty long-poll answer faster than this was not held: the server is not long polling. */
@@ -16,30 +16,8 @@ export const MAX_FAST_EMPTY = 5
 /** A read carrying two or more heartbeat blocks after this long without bytes was held back on the way. */
 export const HELD_GAP = 1000
 
-export function toError(error: unknown, context: TransportContext): SubwireError {
-  return error instanceof SubwireError
-    ? error
-    : new ConnectionError(say('network'), context.name, undefined, error)
-}
-
 /** Let go of a body that will not be read. */
 const discard = (response: Response) => void response.body?.cancel().catch(() => {})
-
-/**
- * Whether a fetch to an origin may carry `Last-Event-ID`: always on the page's own origin; across
- * origins the header needs a CORS preflight, which the server may not answer. Learned per origin
- * (in this page) by trying: `true`, `false`, or `undefined` (not known yet).
- */
-const headerAllowed = new Map<string, boolean>()
-
-const originOf = (url: string) => new URL(url).origin
-
-export function lastEventIdHeader(target: string, env: TransportContext['env']): boolean | undefined {
-  return isSameOrigin(target, env.location) || headerAllowed.get(originOf(target))
-}
-
-/** The origin of `target` turned out not to allow the header (the request without it worked). */
-export const refuseHeader = (target: string) => void headerAllowed.set(originOf(target), false)
 
 /** Thrown by `send` when `probe` asked to hear of a refused header rather than retry without it. */
 export const REFUSED = Symbol()
@@ -82,7 +60,7 @@ async function send(context: TransportContext, signal: AbortSignal, sse: boolean
   let response: Response
   try {
     response = await request(header)
-    if (header && !known) headerAllowed.set(originOf(target), true)
+    if (header && !known) allowHeader(target)
   } catch (error) {
     if (!header || known || signal.aborted) throw error
     if (probe) throw REFUSED
@@ -178,7 +156,7 @@ export function stream(context: TransportContext, sink: TransportSink, refused?:
     ) {
       finish()
     }
-  })().catch((error: unknown) => finish(toError(error, context)))
+  })().catch((error: unknown) => finish(toError(error, context.name)))
 
   return { close: () => done || stop() }
 }
@@ -281,7 +259,7 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
     once().then(
       // Through a timer even at 0 ms: a server that answers at once must not starve the page.
       (wait) => done || (timer = env.setTimeout(loop, wait)),
-      (error: unknown) => finish(toError(error, context)),
+      (error: unknown) => finish(toError(error, context.name)),
     )
   }
   loop()

@@ -70,4 +70,9 @@ export interface TransportHandle {
   readonly polls?: boolean
 }
 
-export type Transport = (context: TransportContext, sink: TransportSink) => TransportHandle
+/** A transport: given its context and sink, it connects and returns its handle. */
+export interface Transport {
+  (context: TransportContext, sink: TransportSink): TransportHandle
+  /** An eventsource transport over the native EventSource only (`nativeEventSource`): it sends no headers and no body. */
+  readonly native?: true
+}

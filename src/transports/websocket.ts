@@ -4,11 +4,10 @@
 // parameter, because browsers cannot set headers on a WebSocket; `handshake` messages go out
 // after every open.
 import { bound } from '../backoff'
-import { ConnectionError, SubwireError } from '../errors'
+import { ConnectionError, SubwireError, toError } from '../errors'
 import { say } from '../text'
 import { toWebSocketUrl } from '../url'
 import { createFrames } from './frames'
-import { toError } from './http'
 import type { Transport } from './types'
 
 export const websocket: Transport = (context, sink) => {
@@ -62,7 +61,7 @@ export const websocket: Transport = (context, sink) => {
               ),
         )
     })
-    .catch((error: unknown) => finish(toError(error, context)))
+    .catch((error: unknown) => finish(toError(error, context.name)))
 
   return {
     close() {

@@ -552,22 +552,7 @@ describe('each edge of the state machine', () => {
 
   it('a native EventSource proves itself by opening (10), and receives the event types named in eventTypes (13)', async () => {
     const { createSubscribe, eventsource, longpoll } = await import('../../src/core')
-    const sources: FakeEventSource[] = []
-    class FakeEventSource extends EventTarget {
-      onopen: (() => void) | null = null
-      onerror: (() => void) | null = null
-      closed = false
-      constructor(readonly url: string) {
-        super()
-        sources.push(this)
-      }
-      close() {
-        this.closed = true
-      }
-      emit(type: string, data: string, lastEventId = '') {
-        this.dispatchEvent(Object.assign(new Event(type), { data, lastEventId }))
-      }
-    }
+    const { sources, FakeEventSource } = fakeEventSources()
     const subscribe = createSubscribe({ eventsource, longpoll })
     const seen: string[] = []
     const sub = subscribe(URL_, w.options({ eventsource: 'native', eventTypes: ['tick'], onMessage: (e) => seen.push(`${e.type}:${e.data}`), env: { ...w.env, EventSource: FakeEventSource as never } }))
@@ -585,6 +570,40 @@ describe('each edge of the state machine', () => {
     expect(sub.lastEventId).toBe('2')
     sub.close()
     expect(es.closed).toBe(true)
+  })
+
+  it('nativeEventSource from subwire/core: the eventsource transport over the native object only, whatever fetch the page has', async () => {
+    const { createSubscribe, nativeEventSource } = await import('../../src/core')
+    const { sources, FakeEventSource } = fakeEventSources()
+    let fetched = 0
+    const infos: unknown[] = []
+    const subscribe = createSubscribe({ eventsource: nativeEventSource })
+    const seen: string[] = []
+    const options = w.options({
+      query: (info) => (infos.push(info), { token: 't' }),
+      onMessage: (e) => seen.push(`${e.type}:${e.data}`),
+      env: { ...w.env, fetch: (() => (fetched++, new Promise(() => {}))) as never, EventSource: FakeEventSource as never },
+    })
+    const sub = subscribe(URL_, options)
+    await tick()
+    expect(sources).toHaveLength(1)
+    expect(sub.transport).toBe('eventsource')
+    sources[0]!.onopen!()
+    sources[0]!.emit('message', 'a', '1')
+    expect(seen).toEqual(['message:a'])
+    // The native object gave up: the connection's backoff takes over, and the next one resumes by query.
+    sources[0]!.readyState = 2
+    sources[0]!.onerror!()
+    await tick(1500)
+    expect(sources).toHaveLength(2)
+    expect(new URL(sources[1]!.url).searchParams.get('lastEventId')).toBe('1')
+    expect(new URL(sources[1]!.url).searchParams.get('token')).toBe('t')
+    expect(infos[0]).toEqual({ transport: 'eventsource', canSendHeaders: false })
+    expect(fetched).toBe(0)
+    sub.close()
+    expect(sources[1]!.closed).toBe(true)
+    // A request it cannot send (a body) is refused at subscribe(), as eventsource: 'native' is.
+    expect(() => subscribe(URL_, { ...options, body: 'x' })).toThrow(SubwireError)
   })
 
   it('a server that replays the event it was asked to resume after does not double it', async () => {
@@ -898,3 +917,24 @@ describe('retryable says what happens to the transport that reported the error',
   })
 })
 
+/** A scripted native EventSource: each one made is in `sources`; `emit` dispatches an event. */
+function fakeEventSources() {
+  const sources: Array<InstanceType<typeof FakeEventSource>> = []
+  class FakeEventSource extends EventTarget {
+    onopen: (() => void) | null = null
+    onerror: (() => void) | null = null
+    readyState = 0
+    closed = false
+    constructor(readonly url: string) {
+      super()
+      sources.push(this)
+    }
+    close() {
+      this.closed = true
+    }
+    emit(type: string, data: string, lastEventId = '') {
+      this.dispatchEvent(Object.assign(new Event(type), { data, lastEventId }))
+    }
+  }
+  return { sources, FakeEventSource }
+}

@@ -1,0 +1,21 @@
+// Whether a fetch to an origin may carry `Last-Event-ID`: always on the page's own origin; across
+// origins the header needs a CORS preflight, which the server may not answer. Learned per origin
+// (in this page) by trying, by the fetch transports (http.ts) and by the native EventSource that a
+// fetch turned to (native.ts).
+import { isSameOrigin } from '../url'
+import type { TransportContext } from './types'
+
+const allowed = new Map<string, boolean>()
+
+const originOf = (url: string) => new URL(url).origin
+
+/** `true`, `false`, or `undefined` (not known yet). */
+export function lastEventIdHeader(target: string, env: TransportContext['env']): boolean | undefined {
+  return isSameOrigin(target, env.location) || allowed.get(originOf(target))
+}
+
+/** The origin of `target` took a request with the header. */
+export const allowHeader = (target: string) => void allowed.set(originOf(target), true)
+
+/** The origin of `target` turned out not to allow the header (the request without it worked). */
+export const refuseHeader = (target: string) => void allowed.set(originOf(target), false)
