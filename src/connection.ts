@@ -14,7 +14,7 @@ import { initial, step, type Ctx, type Effect, type Input, type Report, type Sid
 import type { Resolved } from './options'
 import type { EventSourceMessage } from './parser'
 import { createLimit, CROWDED, type Limit } from './limit'
-import { createSeen } from './seen'
+import { createSeen, type Seen } from './seen'
 import { say } from './text'
 import type { Transport, TransportContext, TransportHandle, TransportSink } from './transports/types'
 import type { OpenInfo, ResetInfo, State as Phase, StateChange, TransportName } from './types'
@@ -98,9 +98,11 @@ async function provide(provider: unknown, headers: boolean, name: TransportName,
 /**
  * The order effects run in: first what only lets go (stop a transport, page listeners, storage),
  * then what runs user code (listeners, `log`), then what opens a transport — after the inputs that
- * user code queued meanwhile (a close(), a reconnect()), and only for an attempt still current.
+ * user code queued meanwhile (a close(), a reconnect()), and only for an attempt still current —
+ * and last the page listeners a start adds (a few ms in a fresh page: the request goes out first).
  */
-const pass = (effect: Effect) => (effect[0] === 'connect' ? 2 : effect[0] === 'tell' || effect[0] === 'log' || effect[0] === 'closed' ? 1 : 0)
+const pass = (effect: Effect) =>
+  effect[0] === 'connect' ? 2 : effect[0] === 'page' && effect[1] ? 3 : effect[0] === 'tell' || effect[0] === 'log' || effect[0] === 'closed' ? 1 : 0
 
 /** What a transport reports through its sink: the sink method, and the report it becomes. */
 const SINK = ['open', 'heartbeat', 'activity', 'event', 'id', 'retry', 'warn', 'close'] as const
@@ -181,29 +183,18 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
   const seen = createSeen()
   // Development: connections per origin across tabs, for the six-connection diagnosis.
   const limit = __DEV__ && env.locks ? createLimit(env.locks) : undefined
-  // `failing`: the backoff of a connection this one takes over (another tab held it).
   let busy = false
   const queue: Input[] = []
   let timer: unknown
   let armedAt: number | undefined
-  // The state lives in `d.s` alone: stored there before any effect runs.
-  const s = initial(options, rememberFor ? negotiation?.recall(env.storage, endpoint, env.now()) : undefined, failing)
+  // The page listeners are on.
+  let paged = false
+  // The state lives in `d.s` alone: stored there before any effect runs. `failing`: the backoff of
+  // a connection this one takes over (another tab held it). With one transport there is nothing to
+  // remember: no storage read before the first request.
+  const s = initial(options, rememberFor && order.length > 1 ? negotiation?.recall(env.storage, endpoint, env.now()) : undefined, failing)
   const d: Driver = { feed, s, listeners: [], handles: new Map(), types: new Set() }
-
-  const ctx: Ctx & { now: number } = {
-    now: 0,
-    random: env.random,
-    options,
-    grace,
-    online: env.online,
-    hidden: env.hidden,
-    seen: seen.has,
-    again: seen.again,
-    worked: () => worked.has(endpoint),
-    report,
-    sides: negotiation?.sides,
-    diagnose: __DEV__ ? (name) => crowded(options, name, d.s, limit) : undefined,
-  }
+  const ctx = contextOf(options, grace, seen, () => worked.has(endpoint), negotiation, __DEV__ ? (name) => crowded(options, name, d.s, limit) : undefined)
 
   /** One input: step, store, then run the effects. Inputs arriving meanwhile wait their turn. */
   function feed(input: Input): void {
@@ -224,7 +215,7 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
       const { state: after, effects } = step(d.s, input, ctx)
       d.s = after
       if (after.deadlines !== before || armedAt === undefined) rearm()
-      for (let n = 0; n < 3; n++) {
+      for (let n = 0; n < 4; n++) {
         if (n === 2) drain()
         for (const effect of effects) if (pass(effect) === n) run(effect)
       }
@@ -279,6 +270,10 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
       case 'worked':
         return void worked.add(endpoint)
       case 'page':
+        // Added after the inputs queued meanwhile (not when one of them closed the connection);
+        // removed only when added.
+        if (effect[1] === paged || (effect[1] && d.s.phase === 'closed')) return
+        paged = effect[1]
         for (const type of PAGE_EVENTS) env.window?.[effect[1] ? 'addEventListener' : 'removeEventListener'](type, onPage)
         return
       case 'closed': {
@@ -296,6 +291,12 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
   }
 
   return d
+}
+
+/** What a step may read besides the state and the input (machine.ts `Ctx`); `now` is set before each. */
+function contextOf(options: Resolved, grace: number, seen: Seen, worked: () => boolean, negotiation: Negotiation | undefined, diagnose: Ctx['diagnose']): Ctx & { now: number } {
+  const { env } = options
+  return { now: 0, random: env.random, options, grace, online: env.online, hidden: env.hidden, seen: seen.has, again: seen.again, worked, report, sides: negotiation?.sides, diagnose }
 }
 
 /** The earliest of the deadlines, if any. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
 import { launchBrowser, openPage, startServer, type TestServer } from './harness'
@@ -30,5 +31,11 @@ describe('bundles in Chromium', () => {
     expect(result.nativeMade).toBe(1)
     expect(errors).toEqual([])
     await page.close()
+  })
+
+  it('the UMD files begin with V8\'s compile hint (their functions compiled as the file loads, not at the first subscribe())', () => {
+    for (const file of ['subwire.umd.min.js', 'subwire.umd.js', 'subwire.development.umd.js', 'subwire-tabs.umd.min.js']) {
+      expect(readFileSync(`dist/${file}`, 'utf8').split('\n')[0], file).toBe('//# allFunctionsCalledOnLoad')
+    }
   })
 })

@@ -572,6 +572,31 @@ describe('each edge of the state machine', () => {
     expect(es.closed).toBe(true)
   })
 
+  it('the first request goes out before anything that can wait: the page listeners after it, no storage read with one transport', async () => {
+    const { createSubscribe, negotiation } = await import('../../src/core')
+    let reads = 0
+    const getItem = w.storage.getItem
+    w.storage.getItem = (key) => (reads++, getItem(key))
+    // The page listeners there when a transport is opened, per opening.
+    const live: number[] = []
+    const transport = () => (live.push(w.page.live), { close() {} })
+    const subscribe = createSubscribe({ eventsource: transport, longpoll: transport }, { negotiation })
+    const sub = subscribe(URL_, w.options({ transports: ['eventsource'] }))
+    await tick()
+    expect(live).toEqual([0])
+    expect(w.page.live).toBe(7)
+    expect(reads).toBe(0)
+    sub.close()
+    expect(w.page.live).toBe(0)
+    // With more than one transport the remembered one is read, once, before the first request.
+    const two = subscribe(URL_, w.options({ transports: ['eventsource', 'longpoll'] }))
+    await tick()
+    expect(reads).toBe(1)
+    expect(live).toEqual([0, 0])
+    two.close()
+    expect(w.page.live).toBe(0)
+  })
+
   it('nativeEventSource from subwire/core: the eventsource transport over the native object only, whatever fetch the page has', async () => {
     const { createSubscribe, nativeEventSource } = await import('../../src/core')
     const { sources, FakeEventSource } = fakeEventSources()
