@@ -532,6 +532,17 @@ function connect(t: Tab): void {
   for (const type of t.types) connection.listen(type)
 }
 
+/**
+ * Give up leading and stay in the group (frozen, hidden in the cache, or hidden with
+ * pauseWhenHidden): the subscriptions hear at once that they follow now, with the state they had.
+ */
+function follow(t: Tab): void {
+  if (t.role !== 'leader') return stepDown(t)
+  stepDown(t)
+  const { state, transport, attempt, waitingFor } = t
+  each(t, (l) => l.state({ state, transport, attempt, waitingFor }))
+}
+
 /** Give up leading (closing, frozen, hidden in the cache): another tab takes over. */
 function stepDown(t: Tab): void {
   t.waiting?.abort()
@@ -552,13 +563,15 @@ function onPage(t: Tab, type: string): void {
     // Leadership follows the group: a leader that would pause while hidden (pauseWhenHidden)
     // hands over and queues again behind the others, so a visible tab leads; alone, it gets the
     // lock back and pauses as it would have.
-    if (t.options.pauseWhenHidden && t.env.hidden() && t.role === 'leader') stepDown(t), queue(t)
+    if (t.options.pauseWhenHidden && t.env.hidden() && t.role === 'leader') follow(t), queue(t)
     return
   }
   const wasAway = t.away
   t.away = type === 'freeze' || type === 'pagehide'
-  if (t.away) return stepDown(t), stopOwn(t)
-  // Back from the freeze or the cache: what was relayed meanwhile, from the leader's ring.
+  if (t.away) return follow(t), stopOwn(t)
+  // Back from the freeze or the cache: the group's state (a leader answers a join), and what was
+  // relayed meanwhile, from the leader's ring.
+  if (wasAway) post(t, { t: 'join', id: t.me })
   if (wasAway && t.placed) need(t, true)
   queue(t)
 }

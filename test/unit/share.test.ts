@@ -219,6 +219,9 @@ describe('across tabs', () => {
     send(t0!, 1)
     await tick()
     t0!.fire('freeze')
+    // Its subscriptions hear at once that they follow now (whether or not the new leader has a
+    // state change to relay when the tab is back).
+    expect(seen[0]!.states.at(-1)).toMatchObject({ state: 'open', shared: 'follower' })
     await tick(50)
     expect(t0!.connections[0]!.closed).toBe(true)
     expect(locks.holder()).toBe(1)
