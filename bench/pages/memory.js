@@ -24,8 +24,9 @@
       }
       await Promise.all(waits)
     }
-    // Let closing sockets finish.
-    await new Promise(function (r) { setTimeout(r, 500) })
+    // Let closing sockets finish, and the shared connection's grace (1 s after its last
+    // subscription left) run out.
+    await new Promise(function (r) { setTimeout(r, 1500) })
   }
 
   var held = []
@@ -49,6 +50,6 @@
   }
   window.__closeAll = async function () {
     held.splice(0).forEach(function (close) { close() })
-    await new Promise(function (r) { setTimeout(r, 500) })
+    await new Promise(function (r) { setTimeout(r, 1500) })
   }
 })()
