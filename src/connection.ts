@@ -96,13 +96,14 @@ async function provide(provider: unknown, headers: boolean, name: TransportName,
 }
 
 /**
- * The order effects run in: first what only lets go (stop a transport, page listeners, storage),
- * then what runs user code (listeners, `log`), then what opens a transport — after the inputs that
- * user code queued meanwhile (a close(), a reconnect()), and only for an attempt still current —
- * and last the page listeners a start adds (a few ms in a fresh page: the request goes out first).
+ * The order effects run in: first what only lets go (stop a transport, page listeners), then what
+ * runs user code (listeners, `log`), then what opens a transport — after the inputs that user code
+ * queued meanwhile (a close(), a reconnect()), and only for an attempt still current — and last
+ * what can wait a few ms in a fresh page (the page listeners a start adds, the remembered
+ * transport's storage write): the request goes out, and the first event reaches the listeners, first.
  */
 const pass = (effect: Effect) =>
-  effect[0] === 'connect' ? 2 : effect[0] === 'page' && effect[1] ? 3 : effect[0] === 'tell' || effect[0] === 'log' || effect[0] === 'closed' ? 1 : 0
+  effect[0] === 'connect' ? 2 : (effect[0] === 'page' && effect[1]) || effect[0] === 'remember' ? 3 : effect[0] === 'tell' || effect[0] === 'log' || effect[0] === 'closed' ? 1 : 0
 
 /** What a transport reports through its sink: the sink method, and the report it becomes. */
 const SINK = ['open', 'heartbeat', 'activity', 'event', 'id', 'retry', 'warn', 'close'] as const

@@ -43,11 +43,11 @@ function side(index: number, purpose: 'race' | 'probe'): void {
   arm('side', (purpose === 'race' ? 1 : 3) * c.options.connectTimeout)
 }
 
-/** Store the transport in use for the endpoint when every better one was seen to fail. */
+/** Store the transport in use for the endpoint when every better one was seen to fail (with one transport, nothing to choose). */
 function remember(): void {
   const a = s.main!
   const name = nameOf()
-  if (!c.options.rememberFor || !a.proven || s.remembered === name) return
+  if (!c.options.rememberFor || c.options.order.length < 2 || !a.proven || s.remembered === name) return
   for (let i = 0; i < a.index; i++) if (!s.failed.includes(i)) return
   s.remembered = name
   fx.push(['remember', name])

@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ConnectionError, HttpError, ProtocolError, SubwireError, TimeoutError, type StateChange, type SubwireEvent } from '../../src/index'
 import { tick, URL_, world, type World } from '../fixtures/fake'
+import type { TransportSink } from '../../src/transports/types'
 import { DEV, expectSaid } from '../fixtures/said'
 import { say } from '../../src/text'
 
@@ -572,27 +573,38 @@ describe('each edge of the state machine', () => {
     expect(es.closed).toBe(true)
   })
 
-  it('the first request goes out before anything that can wait: the page listeners after it, no storage read with one transport', async () => {
+  it('the first request goes out, and the first event reaches the listeners, before anything that can wait: page listeners, storage', async () => {
     const { createSubscribe, negotiation } = await import('../../src/core')
-    let reads = 0
-    const getItem = w.storage.getItem
-    w.storage.getItem = (key) => (reads++, getItem(key))
-    // The page listeners there when a transport is opened, per opening.
+    const order: string[] = []
+    const { getItem, setItem } = w.storage
+    w.storage.getItem = (key) => (order.push('read'), getItem(key))
+    w.storage.setItem = (key, value) => (order.push('write'), setItem(key, value))
+    // The page listeners there when a transport is opened, per opening; each opening's sink.
     const live: number[] = []
-    const transport = () => (live.push(w.page.live), { close() {} })
+    const sinks: TransportSink[] = []
+    const transport = (_: unknown, sink: TransportSink) => (live.push(w.page.live), sinks.push(sink), { close() {} })
     const subscribe = createSubscribe({ eventsource: transport, longpoll: transport }, { negotiation })
+    const event = { type: 'message', data: 'a', id: '1', lastEventId: '1' }
+    // One transport: nothing to remember, so no storage read or write.
     const sub = subscribe(URL_, w.options({ transports: ['eventsource'] }))
+    sub.on('message', () => order.push('message'))
     await tick()
     expect(live).toEqual([0])
     expect(w.page.live).toBe(7)
-    expect(reads).toBe(0)
+    sinks[0]!.open()
+    sinks[0]!.event(event)
+    expect(order).toEqual(['message'])
     sub.close()
     expect(w.page.live).toBe(0)
-    // With more than one transport the remembered one is read, once, before the first request.
+    // Two: the remembered one is read before the first request; written after the event was told.
+    order.length = 0
     const two = subscribe(URL_, w.options({ transports: ['eventsource', 'longpoll'] }))
+    two.on('message', () => order.push('message'))
     await tick()
-    expect(reads).toBe(1)
     expect(live).toEqual([0, 0])
+    sinks[1]!.open()
+    sinks[1]!.event(event)
+    expect(order).toEqual(['read', 'message', 'write'])
     two.close()
     expect(w.page.live).toBe(0)
   })
