@@ -239,7 +239,15 @@ function tabConnection(key: string, options: Resolved, open: Open, grace: number
     oldest: 0,
     state: 'connecting',
     attempt: 0,
-    solo: { message: (m, tr) => soloMessage(t, m, tr), state: (change) => change.state === 'closed' && (t.own = undefined), error() {}, open() {}, reset: (info) => each(t, (l) => l.reset(info)) },
+    // This tab's own reading: its events, its errors and resets are this tab's; its state is not
+    // the group's (the tab shows the group's).
+    solo: {
+      message: (m, tr) => soloMessage(t, m, tr),
+      state: (change) => change.state === 'closed' && (t.own = undefined),
+      error: (error) => each(t, (l) => l.error(error)),
+      open() {},
+      reset: (info) => each(t, (l) => l.reset(info)),
+    },
     relay: relayOf(() => t),
     onPage: ({ type }) => onPage(t, type),
   }

@@ -2,7 +2,8 @@
 // across tabs (a leader holds it, followers get its events), with fake Web Locks and
 // BroadcastChannel; a leader that closes, freezes or crashes mid-stream hands over.
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { ConnectionError, HttpError, type StateChange, type SubwireEvent } from '../../src/index'
+import { ConnectionError, HttpError, ProtocolError, type StateChange, type SubwireEvent } from '../../src/index'
+import { say } from '../../src/text'
 import { tick, URL_, world, type World } from '../fixtures/fake'
 import { tabs } from '../fixtures/tabs'
 import { expectSaid } from '../fixtures/said'
@@ -604,6 +605,11 @@ describe('the tabs protocol: every message checked, gaps asked for, joiners star
     const own = t2.open()[0]!
     expect(own.from).toBe('100')
     own.sink.open()
+    // What goes wrong on its own reading is this tab's to hear (the group's connection is fine).
+    const errors: string[] = []
+    late.on('error', (e) => errors.push(e.code))
+    own.sink.warn(new ProtocolError(say('bad-id', 4096), 'eventsource'))
+    expect(errors).toEqual(['bad-id'])
     // Its server sends what followed 100; the group's stream goes on meanwhile (106).
     send(t0, 1, 106)
     await tick()
