@@ -23,7 +23,7 @@ const PAGE_FILES = /^\/(dist\/subwire\.mjs|test\/browser\/pages\/parity\.(html|m
  * @property {number} [cutEvery] after every N-th published event, cut the open streams
  * @property {'end'|'reset'} [cutHow] a clean end of the response / WebSocket close 1000, or a reset
  * @property {boolean} [onePerResponse] each response carries the next event, then ends
- * @property {number} [retry] the SSE `retry` field, sent at the start of each response
+ * @property {number} [retry] the SSE `retry` field, sent at the start of each response (over WebSocket, a `{ retry }` frame first)
  * @property {{ after: number, ms: number }} [down] after event N: every connection cut, new ones refused for ms
  * @property {'present'|'absent'|'restart'} [ids] `absent`: no ids, and events are produced only while a client listens;
  *   `restart`: before event `restartAt` the server stops publishing for a moment (a graceful shutdown: what
@@ -218,6 +218,9 @@ export async function plainServer(kind, scenario, cors = 'same') {
       streams.add(stream)
       ws.on('close', () => streams.delete(stream))
       ws.on('error', () => streams.delete(stream))
+      // The scenario's retry, as the SSE server sends it at the start of each response (a JSON
+      // envelope with `retry` only).
+      if (retry !== undefined) ws.send(JSON.stringify({ retry }))
       for (const e of after(id)) send(e)
     })
   })
