@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { gzipSync } from 'node:zlib'
 import { minify } from 'terser'
 import { rollup } from 'rollup'
+import { minifyOptions } from '../rollup.config.mjs'
 
 /**
  * path → budget in bytes of min+gzip. The full UMD was 6.5 KiB before the lifecycle rewrite; it
@@ -61,7 +62,7 @@ export async function measureCore(name) {
     onwarn() {},
   })
   const { output } = await bundle.generate({ format: 'es' })
-  return gzipped((await minify(output[0].code, { module: true, ecma: 2020, compress: { passes: 3, unsafe_arrows: true } })).code)
+  return gzipped((await minify(output[0].code, { ...minifyOptions, module: true })).code)
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -135,7 +135,7 @@ export function createSubscribe(implementations: Transports, plugins: Plugins = 
     if (u.closed) {
       // An already-aborted signal: closed from the start, and said so once listeners are attached.
       queueMicrotask(() => {
-        emitState(u, { state: 'closed', transport: undefined, attempt: 0, reason: 'close' }, true)
+        emitState(u, { state: 'closed', transport: undefined, attempt: 0, reason: 'close' })
         u.told = true
         u.listeners.clear()
       })

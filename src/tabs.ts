@@ -545,8 +545,9 @@ function connect(t: Tab): void {
  * pauseWhenHidden): the subscriptions hear at once that they follow now, with the state they had.
  */
 function follow(t: Tab): void {
-  if (t.role !== 'leader') return stepDown(t)
+  const led = t.role === 'leader'
   stepDown(t)
+  if (!led) return
   const { state, transport, attempt, waitingFor } = t
   each(t, (l) => l.state({ state, transport, attempt, waitingFor }))
 }

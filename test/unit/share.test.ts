@@ -235,6 +235,34 @@ describe('across tabs', () => {
     for (const s of subs) s.close()
   })
 
+  it('a subscription that closes itself when told it follows (a leader frozen) stops there; the other subscriptions of the tab go on', async () => {
+    const { tabs: [t0, t1] } = tabs(2)
+    const quitter = t0!.subscribe(URL_, shared(t0!))
+    const stayer = t0!.subscribe(URL_, shared(t0!))
+    const other = t1!.subscribe(URL_, shared(t1!))
+    const after: string[] = []
+    quitter.on('state', (s) => {
+      if (s.shared === 'follower') quitter.close()
+    })
+    quitter.on('message', (e) => after.push(`quitter ${e.data}`))
+    const seen = record(stayer)
+    await tick()
+    t0!.connections[0]!.sink.open()
+    send(t0!, 1)
+    await tick()
+    expect(() => t0!.fire('freeze')).not.toThrow()
+    expect(quitter.state).toBe('closed')
+    expect(seen.states.at(-1)).toMatchObject({ shared: 'follower' })
+    await tick(50)
+    t0!.fire('resume')
+    t1!.connections[0]!.sink.open()
+    send(t1!, 1, 2)
+    await tick()
+    expect(seen.events.map((e) => e.split('#')[0])).toEqual(['e1', 'e2'])
+    expect(after).toEqual(['quitter e1'])
+    for (const s of [stayer, other]) s.close()
+  })
+
   it('a tab that takes over a failing connection waits out its backoff and goes on counting: handovers do not multiply requests', async () => {
     const { tabs: [t0, t1], locks } = tabs(2)
     const subs = [t0!, t1!].map((t) => t.subscribe(URL_, shared(t)))
