@@ -92,7 +92,14 @@ export async function startServer(options = {}) {
   const streams = new Set() // live SSE responses and WebSockets: { kind, send(text), close() }
   const waiters = new Set() // held long polls
   let peak = 0 // the most streams and held polls open at once
-  const opened = () => void (peak = Math.max(peak, streams.size + waiters.size))
+  const history = [] // the last 50 streams and held polls: { url, from, since, until }
+  const opened = (entry, req, lastEventId) => {
+    entry.rec = { url: req.url, from: lastEventId ?? null, since: Date.now() }
+    history.push(entry.rec)
+    history.splice(0, history.length - 50)
+    peak = Math.max(peak, streams.size + waiters.size)
+  }
+  const closed = (entry) => void (entry.rec && (entry.rec.until ??= Date.now()))
   const connections = [] // every connect/poll: { transport, lastEventId, at }
   const faults = {
     refuse: new Set(), // transports answered with 503 (HTTP) or a refused upgrade (websocket)
@@ -382,9 +389,10 @@ export async function startServer(options = {}) {
       clearInterval(hb)
       clearTimeout(flushTimer)
       streams.delete(stream)
+      closed(stream)
     }
     streams.add(stream)
-    opened()
+    opened(stream, req, lastEventId)
     res.on('close', cleanup)
   }
 
@@ -416,9 +424,10 @@ export async function startServer(options = {}) {
     const done = () => {
       clearTimeout(timer)
       waiters.delete(waiter)
+      closed(waiter)
     }
     waiters.add(waiter)
-    opened()
+    opened(waiter, req, lastEventId)
     res.on('close', done)
   }
 
@@ -475,9 +484,10 @@ export async function startServer(options = {}) {
       const cleanup = () => {
         clearInterval(hb)
         streams.delete(stream)
+        closed(stream)
       }
       streams.add(stream)
-      opened()
+      opened(stream, req, lastEventId)
       ws.on('close', cleanup)
       ws.on('error', cleanup)
     })
@@ -502,6 +512,7 @@ export async function startServer(options = {}) {
     generate,
     faults,
     connections,
+    history,
     /** Streams (SSE responses, WebSockets) and held long polls open now. */
     live: () => streams.size + waiters.size,
     /** The most streams and held polls open at once since the last call (which starts a new count). */

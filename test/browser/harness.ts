@@ -29,6 +29,8 @@ export interface TestServer {
     gone: number
   }
   connections: Array<{ transport: string; lastEventId: string | null; at: number; url: string }>
+  /** The last 50 streams and held polls: url, resume point, open since, closed at. */
+  history: Array<{ url: string; from: string | null; since: number; until?: number }>
   live(): number
   /** The most streams and held polls open at once since the last call. */
   peak(): number

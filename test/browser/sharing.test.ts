@@ -49,6 +49,9 @@ const read = (page: Page) => page.evaluate(() => (window as unknown as { tab: Ta
 const count = (page: Page, n: number, timeout = 30_000) =>
   page.waitForFunction((k) => (window as unknown as { tab: Tab }).tab.events.length >= k, n, { timeout, polling: 50 })
 
+/** The longest two streams may overlap at a handover (the old socket closing after the next leader connected), in ms. */
+const OVERLAP = 250
+
 describe('sharing across tabs in Chromium', () => {
   it('10 tabs on one SSE endpoint of an HTTP/1.1 server: one stream; an 11th tab still loads and fetches at once', async () => {
     server = await startServer({ heartbeatMs: 1000 })
@@ -166,7 +169,7 @@ describe('sharing across tabs in Chromium', () => {
   )
 
   it(
-    '10 tabs at 500 events/s, the leader crashed, frozen and closed in turn: every tab gets every event from its start once, in order; one stream at the server at any moment',
+    '10 tabs at 500 events/s, the leader crashed, frozen and closed in turn: every tab gets every event from its start once, in order; one stream at the server but for a handover\'s closing socket',
     async () => {
       server = await startServer({ heartbeatMs: 1000 })
       const context = await browser.newContext()
@@ -183,11 +186,13 @@ describe('sharing across tabs in Chromium', () => {
           for (let i = 0; i < 5; i++) server.publish({ data: `e${++published}` })
         }, 10)
         const done: string[] = []
+        const times: Array<[string, number]> = []
         for (const action of ['crash', 'freeze', 'close', 'crash', 'freeze', 'close']) {
           await sleep(1200)
           const roles = await Promise.all(open.map(async (p) => (await read(p)).shared))
           expect(roles.filter((r) => r === 'leader'), `roles before ${action}: ${roles.join(' ')}`).toHaveLength(1)
           const leader = open[roles.indexOf('leader')]!
+          const at = Date.now()
           if (action === 'crash') {
             const cdp = await context.newCDPSession(leader)
             void cdp.send('Page.crash').catch(() => {})
@@ -215,6 +220,7 @@ describe('sharing across tabs in Chromium', () => {
             await sleep(600)
           }
           done.push(action)
+          times.push([action, at])
           // Tabs come and go as people open them: a new one for each that went.
           while (open.length < 10) {
             const fresh = await tab(context)
@@ -237,10 +243,22 @@ describe('sharing across tabs in Chromium', () => {
           // From where the tab started, to the end: contiguous.
           expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => seen[0]! + i))
         }
-        console.log(`[sharing] 10 tabs at 500 events/s, ${last} events, leader ${done.join(', ')}: ${lost} lost, ${doubled} doubled, at most ${peak} stream(s) at the server at once`)
+        // Two streams overlap only while a handover's old socket closes: the browser closes the
+        // socket of a crashed, closed or frozen tab on its own time (its network process, after the
+        // tab gave up the lock), a few ms after the next leader connected, at worst, on a loaded
+        // machine. Two tabs leading at once would overlap for seconds.
+        const now = Date.now()
+        const overlaps = server.history.flatMap((a, i) =>
+          server.history.slice(i + 1).map((b) => Math.min(a.until ?? now, b.until ?? now) - Math.max(a.since, b.since)).filter((ms) => ms > 0),
+        )
+        console.log(
+          `[sharing] 10 tabs at 500 events/s, ${last} events, leader ${done.join(', ')}: ${lost} lost, ${doubled} doubled, at most ${peak} stream(s) at the server at once, ${server.history.length} streams in all, overlapping ${overlaps.length ? `${overlaps.length}× for at most ${Math.max(...overlaps)} ms` : 'never'}`,
+        )
         expect(lost).toBe(0)
         expect(doubled).toBe(0)
-        expect(peak).toBe(1)
+        const detail = `streams: ${JSON.stringify(server.history)}; actions: ${JSON.stringify(times)}`
+        expect(peak, detail).toBeLessThanOrEqual(2)
+        expect(Math.max(0, ...overlaps), detail).toBeLessThanOrEqual(OVERLAP)
       } finally {
         clearInterval(publisher)
         await context.close()
