@@ -255,9 +255,10 @@ export function own(): Mutable<Attempt> {
   return mine!
 }
 
-/** Set (ms from now) or clear (undefined) a deadline. */
+/** Set (ms from now) or clear (undefined) a deadline. Clearing one that is not set changes nothing (the hot path clears the proof deadline on every event). */
 export function arm(key: Key, ms: number | undefined): void {
-  s.deadlines = { ...s.deadlines, [key]: ms === undefined ? undefined : c.now + ms }
+  const at = ms === undefined ? ms : c.now + ms
+  if (s.deadlines[key] !== at) s.deadlines = { ...s.deadlines, [key]: at }
 }
 
 export const tell = (...told: Told) => void fx.push(['tell', ...told])

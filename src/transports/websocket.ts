@@ -42,10 +42,12 @@ export const websocket: Transport = (context, sink) => {
       }
       s.onmessage = ({ data }: MessageEvent) => {
         if (done) return
-        sink.activity()
+        const events = frames.events
         if (typeof data === 'string') frames.frame(data)
         else if (bytesAreSse) frames.stream(new Uint8Array(data as ArrayBuffer))
         else frames.frame(new TextDecoder().decode(data as ArrayBuffer))
+        // A frame that delivered an event showed activity by it (one step per event, not two).
+        if (!done && frames.events === events) sink.activity()
       }
       s.onclose = ({ code, reason }: CloseEvent) =>
         finish(

@@ -258,6 +258,19 @@ describe('the decision table of docs/transports-and-reconnect.md, row by row, ag
   it.each(Object.keys(ROWS))('%s', (row) => ROWS[row]!())
 })
 
+describe('the hot path', () => {
+  it('an event on a proven connection copies the state and its attempt once, and leaves the deadlines as they were (no timer armed again)', () => {
+    const m = machine({ transports: ['websocket'], heartbeatTimeout: 0 })
+    m.prove()
+    const before = m.state
+    m.feed(['event', m.main!.epoch, { type: 'message', data: 'x', id: '1', lastEventId: '1' }])
+    expect(m.effects.map((e) => e[0] + (e[0] === 'tell' ? ` ${e[1]}` : ''))).toEqual(['tell message'])
+    expect(m.state.deadlines).toBe(before.deadlines)
+    expect(m.state.main).not.toBe(before.main)
+    expect(m.state.lastEventId).toBe('1')
+  })
+})
+
 describe('the model: random inputs against the invariants', () => {
   function rng(seed: number) {
     let s = seed % 2147483647 || 1
