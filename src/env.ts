@@ -4,10 +4,11 @@ import type { Env } from './types'
 
 export function resolveEnv(overrides: Partial<Env> = {}): Env {
   const g = globalThis as Partial<typeof globalThis>
+  let storage: Env['storage'] | undefined
   return {
     WebSocket: g.WebSocket,
     EventSource: g.EventSource,
-    fetch: g.fetch && g.fetch.bind(g),
+    fetch: g.fetch?.bind(g),
     location: g.location?.href,
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
@@ -16,7 +17,12 @@ export function resolveEnv(overrides: Partial<Env> = {}): Env {
     window: typeof g.addEventListener === 'function' ? (g as unknown as EventTarget) : undefined,
     online: () => g.navigator?.onLine !== false,
     hidden: () => g.document?.visibilityState === 'hidden',
-    storage: localStorageOf(g),
+    // Read on first use: the first read of `localStorage` in a page opens its storage (1-6 ms in
+    // Chromium), which a subscription that remembers no transport (one transport, rememberFor: 0)
+    // never needs, and which would delay its first request.
+    get storage() {
+      return (storage ??= localStorageOf(g))
+    },
     locks: g.navigator?.locks,
     BroadcastChannel: g.BroadcastChannel,
     ...(__DEV__ && {
@@ -38,11 +44,12 @@ export function resolveEnv(overrides: Partial<Env> = {}): Env {
 // Reading localStorage throws where storage is blocked (sandboxed frames, some privacy modes);
 // then the remembered transport lives as long as this page.
 function localStorageOf(g: Partial<typeof globalThis>): Env['storage'] {
+  let local: Env['storage'] | undefined
   try {
-    if (g.localStorage) return g.localStorage
+    local = g.localStorage
   } catch {
     // blocked
   }
   const memory = new Map<string, string>()
-  return { getItem: (key) => memory.get(key) ?? null, setItem: (key, value) => void memory.set(key, value) }
+  return local ?? { getItem: (key) => memory.get(key) ?? null, setItem: (key, value) => void memory.set(key, value) }
 }

@@ -975,3 +975,48 @@ function fakeEventSources() {
   }
   return { sources, FakeEventSource }
 }
+
+describe('the page storage (env.storage)', () => {
+  const withLocalStorage = (get: () => unknown, run: () => void) => {
+    const before = Object.getOwnPropertyDescriptor(globalThis, 'localStorage')
+    Object.defineProperty(globalThis, 'localStorage', { get, configurable: true })
+    try {
+      run()
+    } finally {
+      if (before) Object.defineProperty(globalThis, 'localStorage', before)
+      else delete (globalThis as { localStorage?: unknown }).localStorage
+    }
+  }
+
+  it('is opened on first use, not when a subscription starts (the first read of localStorage opens the page storage)', async () => {
+    const { resolveEnv } = await import('../../src/env')
+    const map = new Map<string, string>()
+    let reads = 0
+    const local = { getItem: (k: string) => map.get(k) ?? null, setItem: (k: string, v: string) => void map.set(k, v) }
+    withLocalStorage(
+      () => (reads++, local),
+      () => {
+        const env = resolveEnv()
+        expect(reads).toBe(0)
+        env.storage.setItem('k', 'v')
+        expect(env.storage.getItem('k')).toBe('v')
+        expect(map.get('k')).toBe('v')
+        expect(reads).toBe(1)
+      },
+    )
+  })
+
+  it('where reading localStorage throws (blocked), lives in the page', async () => {
+    const { resolveEnv } = await import('../../src/env')
+    withLocalStorage(
+      () => {
+        throw new Error('SecurityError')
+      },
+      () => {
+        const env = resolveEnv()
+        env.storage.setItem('k', 'v')
+        expect(env.storage.getItem('k')).toBe('v')
+      },
+    )
+  })
+})
