@@ -46,6 +46,24 @@ async function subscribeIn(page: Page, options: Record<string, unknown>): Promis
 }
 
 const read = (page: Page) => page.evaluate(() => (window as unknown as { tab: Tab }).tab)
+
+/**
+ * Until every tab's last event is `e<n>`. On a timeout the error says where each tab stands: its
+ * last event, its role, its last states and errors.
+ */
+async function everyTabAt(pages: Page[], n: number, polling = 50): Promise<void> {
+  try {
+    await Promise.all(pages.map((page) => page.waitForFunction((k) => (window as unknown as { tab: Tab }).tab.events.at(-1)?.data === `e${k}`, n, { timeout: 30_000, polling })))
+  } catch (error) {
+    const where = await Promise.all(
+      pages.map(async (page, i) => {
+        const t = await read(page).catch(() => undefined)
+        return t ? `tab ${i}: last ${t.events.at(-1)?.data} (${t.events.length} events), ${t.shared}, states ${t.states.slice(-4).join(' ')}, errors ${t.errors.slice(-3).join(' | ')}` : `tab ${i}: gone`
+      }),
+    )
+    throw new Error(`not every tab reached e${n} in 30 s:\n${where.join('\n')}`, { cause: error })
+  }
+}
 const count = (page: Page, n: number, timeout = 30_000) =>
   page.waitForFunction((k) => (window as unknown as { tab: Tab }).tab.events.length >= k, n, { timeout, polling: 50 })
 
@@ -127,7 +145,7 @@ describe('sharing across tabs in Chromium', () => {
         let published = 0
         for (let round = 0; round < 6; round++) {
           for (let i = 0; i < 500; i++) server.publish({ data: `e${++published}` })
-          await Promise.all(open.map((page) => page.waitForFunction((n) => (window as unknown as { tab: Tab }).tab.events.at(-1)?.data === `e${n}`, published, { timeout: 30_000, polling: 50 })))
+          await everyTabAt(open, published)
           if (round === 5) break
           // Close the leader (the fourth time: crash it), publish one event, time its arrival everywhere.
           const roles = await Promise.all(open.map(async (p) => (await read(p)).shared))
@@ -140,7 +158,7 @@ describe('sharing across tabs in Chromium', () => {
           closedPages.add(leader)
           open.splice(open.indexOf(leader), 1)
           server.publish({ data: `e${++published}` })
-          await Promise.all(open.map((page) => page.waitForFunction((n) => (window as unknown as { tab: Tab }).tab.events.at(-1)?.data === `e${n}`, published, { timeout: 30_000, polling: 20 })))
+          await everyTabAt(open, published, 20)
           const arrived = await Promise.all(open.map(async (p) => (await read(p)).events.at(-1)!.at))
           handovers.push(Math.max(...arrived) - t0)
           // A new tab joins, as people open them.
@@ -231,7 +249,7 @@ describe('sharing across tabs in Chromium', () => {
         await sleep(500)
         clearInterval(publisher)
         const last = published
-        await Promise.all(open.map((page) => page.waitForFunction((n) => (window as unknown as { tab: Tab }).tab.events.at(-1)?.data === `e${n}`, last, { timeout: 30_000, polling: 50 })))
+        await everyTabAt(open, last)
         const peak = server.peak()
         let lost = 0
         let doubled = 0
