@@ -191,6 +191,9 @@ interface Tab {
   // As leader: the tabs that said they follow and have not said goodbye (one that crashed stays:
   // relaying to nobody costs less than starving someone). Nobody there: nothing is relayed.
   readonly followers: Set<string>
+  // As leader: its last event went to nobody (no follower then). A tab that says it follows later
+  // (busy when the leader changed, its answer to hello late) gets that event again.
+  unsent?: boolean
   // The ring: the last RING events, oldest at `oldest` once it is full.
   readonly ring: Relay[]
   oldest: number
@@ -414,6 +417,7 @@ function relayOf(tab: () => Tab): ConnectionListener {
       if (t.checking && had(t, m)) return
       t.checking = false
       const e = { t: 'event', term: t.tenure, n: (t.n = ++t.count), after: t.lastEventId, m, tr } as const
+      t.unsent = !t.followers.size
       relay(t, e)
       accept(t, (t.head = e))
     },
@@ -454,6 +458,10 @@ function onChannel(t: Tab, data: unknown): void {
 function asLeader(t: Tab, data: Relayed | Asked): void {
   if (data.t === 'bye') t.followers.delete(data.id)
   else if ('id' in data && data.t !== 'hello' && t.followers.size < MAX_FOLLOWERS) t.followers.add(data.id)
+  // A tab that says it follows after this leader's last event went to nobody: that event again (a
+  // tab that has it drops it as a double; one behind it asks for the gap). In a quiet stream no
+  // later event would show it what it missed.
+  if (data.t === 'here' && t.unsent) (t.unsent = false), post(t, t.head!)
   // Answers to this new leader's hello, before it connects: what tabs ahead of it have, or
   // (to a leader without a position) where a tab stands.
   if (data.t === 'event') !t.connection && deliver(t, data)
@@ -515,6 +523,7 @@ function queue(t: Tab): void {
 function lead(t: Tab): void {
   const { env, lastEventId } = t
   t.role = 'leader'
+  t.unsent = false
   stopOwn(t)
   const fresh = (t.fresh = !lastEventId)
   // Unique across tabs and time (a tab's name is random, and two may draw alike).

@@ -211,6 +211,33 @@ describe('across tabs', () => {
     close()
   })
 
+  it('a tab that answers a new leader only after its first event (busy as the leader changed) still gets that event, with no event after it', async () => {
+    const { tabs: [t0, t1, t2], locks, hold, release } = tabs(3)
+    const subs = [t0!, t1!, t2!].map((t) => t.subscribe(URL_, shared(t)))
+    const seen = subs.map(record)
+    await tick()
+    t0!.connections[0]!.sink.open()
+    send(t0!, 3)
+    await tick()
+    // Tab 2 is busy while tab 0 goes and tab 1 takes over: the new leader does not know it yet.
+    hold(2)
+    subs[0]!.close()
+    await tick(1000)
+    await tick(50)
+    expect(locks.holder()).toBe(1)
+    t1!.connections[0]!.sink.open()
+    send(t1!, 1, 4)
+    await tick()
+    expect(seen[1]!.events.map((e) => e.split('#')[0])).toEqual(['e1', 'e2', 'e3', 'e4'])
+    // Then the stream is quiet: no later event shows tab 2 a gap to ask for.
+    release(2)
+    await tick()
+    await tick(100)
+    expect(seen[2]!.events.map((e) => e.split('#')[0])).toEqual(['e1', 'e2', 'e3', 'e4'])
+    subs[1]!.close()
+    subs[2]!.close()
+  })
+
   it('a frozen leader hands over, and follows when it comes back', async () => {
     const { tabs: [t0, t1], locks } = tabs(2)
     const subs = [t0!, t1!].map((t) => t.subscribe(URL_, shared(t)))
