@@ -17,13 +17,15 @@ class Socket {
   close() {}
 }
 
-async function open() {
+/** A transport on a scripted socket, opened; `onCall(method, handle)` runs inside each sink call (user code, as the driver runs listeners there). */
+async function open(onCall?: (method: string, handle: { close(): void }) => void) {
   const env = { WebSocket: Socket as never, location: 'http://localhost/', window: undefined }
   const options = resolveOptions('http://localhost/events', { transports: ['websocket'], env }, { websocket })
   const calls: string[] = []
-  const sink = new Proxy({} as TransportSink, { get: (_, method: string) => () => void calls.push(method) })
+  let handle: { close(): void } | undefined
+  const sink = new Proxy({} as TransportSink, { get: (_, method: string) => () => (calls.push(method), onCall?.(method, handle!)) })
   const context: TransportContext = { name: 'websocket', env: options.env, options, target: options.nodes[0]!, url: async () => 'http://localhost/events', headers: async () => ({}), body: async () => undefined, lastEventId: () => '', types: () => [] }
-  websocket(context, sink)
+  handle = websocket(context, sink)
   await Promise.resolve()
   await Promise.resolve()
   Socket.last.onopen!()
@@ -48,5 +50,12 @@ describe('websocket transport: what each frame reports', () => {
     expect(calls).toEqual(['activity', 'event'])
     frame(': hi\n\n')
     expect(calls).toEqual(['activity', 'event', 'heartbeat', 'activity'])
+  })
+
+  it('user code that closes the transport inside a frame with no event (an error listener on an unreadable frame): no activity reported after', async () => {
+    const { calls, frame } = await open((method, handle) => method === 'warn' && handle.close())
+    // A frame over maxEventSize (8 Mi characters by default) is reported, not read.
+    frame('x'.repeat(8388609))
+    expect(calls).toEqual(['warn'])
   })
 })
