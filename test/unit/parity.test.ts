@@ -50,6 +50,36 @@ describe('replays after a reconnect', () => {
     sub.close()
   })
 
+  it('a server that, reconnect after reconnect, sends only what was delivered is told once (stale): events in between may be lost; nothing is delivered twice', async () => {
+    const { sub, data, resets } = await resumed(3)
+    const errors: SubwireError[] = []
+    sub.on('error', (e) => errors.push(e))
+    for (let round = 0; round < 3; round++) {
+      for (let k = 1; k <= 3; k++) w.last().sink.event(message(k))
+      w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+      await tick(60000)
+      expect(w.last().from).toBe('3')
+    }
+    expect(data).toEqual(['e1', 'e2', 'e3'])
+    expect(resets).toEqual([])
+    const told = errors.filter((e) => e.code === 'stale')
+    expect(told).toHaveLength(1)
+    expectSaid(told[0], 'stale', /did not resume from the last event id.*\?lastEventId=/)
+    expect(told[0]!.kind).toBe('protocol')
+    sub.close()
+  })
+
+  it('a reconnect that sends what was delivered and then something new is not stale', async () => {
+    const { sub } = await resumed(3)
+    const errors: SubwireError[] = []
+    sub.on('error', (e) => errors.push(e))
+    for (const k of [2, 3, 4]) w.last().sink.event(message(k))
+    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    await tick(60000)
+    expect(errors.filter((e) => e.code === 'stale')).toEqual([])
+    sub.close()
+  })
+
   it('the same ids with other data after a reconnect are new events (the server started its ids again), with one reset', async () => {
     const { sub, data, resets } = await resumed(3)
     for (let k = 1; k <= 3; k++) w.last().sink.event(message(k, `after restart ${k}`))
