@@ -32,16 +32,20 @@ import { minifyOptions } from '../rollup.config.mjs'
  * 14.1 KiB: the first event sooner in a fresh page (+0.06 KiB): V8's compile hint at the top of the
  * UMD files (functions compiled as the file loads instead of at the first subscribe()), the page
  * listeners added after the first request goes out, and no storage read with one transport.
+ * 14.12 KiB: user code can do anything (+0.01 KiB, after a −8 byte simplification of the envelope
+ * check): `parse` giving items that are not events (null, data JSON cannot write) threw out of the
+ * WebSocket's message handler and, in a poll, failed the request as a network error; such items are
+ * now skipped and the frame reported once. Longpoll with subwire/core 11.45 → 11.46 KiB for the same.
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.1 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.12 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
   { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.65 * 1024 },
   { name: 'subwire/core + websocket', core: 'websocket', limit: 10.7 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.45 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.46 * 1024 },
   { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 8.9 * 1024 },
 ]
 

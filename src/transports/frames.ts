@@ -42,7 +42,8 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
   let midBlock = false
   let from = ''
 
-  const warn = (said: Said, cause?: unknown) => sink.warn(new ProtocolError(said, name, true, cause))
+  // A frame that was reported (an event, a heartbeat, a warning) is not reported again as empty.
+  const warn = (said: Said, cause?: unknown) => (told++, sink.warn(new ProtocolError(said, name, true, cause)))
 
   /** Deliver an event (data given) or move the resume point (`data` undefined), after checking the id. */
   function deliver(type: string, data: string | undefined, rawId: unknown): void {
@@ -150,8 +151,8 @@ function one(out: Out, value: ParsedEvent & { event?: unknown }): void {
 }
 
 function isEnvelope(value: unknown): value is ParsedEvent {
-  if (typeof value !== 'object' || !value || Array.isArray(value)) return false
-  const keys = Object.keys(value)
+  // (The keys of an array or a string are indices; a number or a boolean has none.)
+  const keys = value == null ? [] : Object.keys(value)
   return keys.length > 0 && keys.every((key) => ENVELOPE.test(key))
 }
 
@@ -175,12 +176,23 @@ function json(out: Out, text: string, as: 'auto' | 'json' | 'body'): void {
 
 /** A text read by the `parse` option. */
 function parsed(out: Out, parse: NonNullable<TransportContext['options']['parse']>, text: string, info: ParseInfo): void {
-  let result: ReturnType<typeof parse>
+  // parse threw, or gave items that are not events (not an object, data JSON cannot write, a
+  // getter that throws): those are skipped, the others delivered, and the text reported once, as
+  // one unreadable frame.
+  let failed: [unknown] | undefined
   try {
-    result = parse(text, info)
+    const result = parse(text, info)
+    if (result == null || (Array.isArray(result) && !result.length)) return out.heartbeat()
+    for (const item of [result].flat()) {
+      try {
+        if (Object(item) !== item) throw item
+        one(out, item)
+      } catch (cause) {
+        failed ??= [cause]
+      }
+    }
   } catch (cause) {
-    return out.warn(say('parse-failed', cause), cause)
+    failed = [cause]
   }
-  if (result == null || (Array.isArray(result) && !result.length)) out.heartbeat()
-  else for (const item of Array.isArray(result) ? result : [result]) one(out, item)
+  if (failed) out.warn(say('parse-failed', failed[0]), failed[0])
 }

@@ -155,6 +155,27 @@ describe('polling a plain JSON API', () => {
     ])
   })
 
+  it('parse giving a poll body items that are not events: those are skipped, the rest delivered, the body reported once as parse-failed (not a network error), and polling goes on', async () => {
+    let n = 0
+    server.use(http.get(URL_, () => (++n <= 2 ? HttpResponse.json([n]) : new HttpResponse(null, { status: 204 }))))
+    const events: SubwireEvent<unknown>[] = []
+    const errors: string[] = []
+    const sub = subscribe(URL_, {
+      ...quick,
+      transports: ['poll'],
+      pollInterval: 10,
+      onMessage: (e) => events.push(e),
+      onError: (e) => errors.push(line(e)),
+      parse: (text) => [null, { data: `item ${text}`, id: text }] as never,
+    })
+    await until(() => events.length === 2 && n >= 3)
+    sub.close()
+    expect(events.map((e) => e.data)).toEqual(['item [1]', 'item [2]'])
+    expect(errors).toHaveLength(2)
+    for (const error of errors) expect(error).toMatch(saying('parse-failed', /^parse-failed: poll: parse threw, or gave what is not an event: null/))
+    expect(sub.state).toBe('closed')
+  })
+
   it('parse can take the cursor from a field of the body', async () => {
     const since: Array<string | null> = []
     server.use(

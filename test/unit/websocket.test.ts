@@ -3,6 +3,10 @@ import { describe, expect, it } from 'vitest'
 import { resolveOptions } from '../../src/options'
 import { websocket } from '../../src/transports/websocket'
 import type { TransportContext, TransportSink } from '../../src/transports/types'
+import type { SubscribeOptions } from '../../src/options'
+import type { EventSourceMessage } from '../../src/parser'
+import type { SubwireError } from '../../src/errors'
+import { expectSaid } from '../fixtures/said'
 
 class Socket {
   static last: Socket
@@ -18,19 +22,20 @@ class Socket {
 }
 
 /** A transport on a scripted socket, opened; `onCall(method, handle)` runs inside each sink call (user code, as the driver runs listeners there). */
-async function open(onCall?: (method: string, handle: { close(): void }) => void) {
+async function open(onCall?: (method: string, handle: { close(): void }) => void, more: SubscribeOptions = {}) {
   const env = { WebSocket: Socket as never, location: 'http://localhost/', window: undefined }
-  const options = resolveOptions('http://localhost/events', { transports: ['websocket'], env }, { websocket })
+  const options = resolveOptions('http://localhost/events', { transports: ['websocket'], env, ...more }, { websocket })
   const calls: string[] = []
+  const values: unknown[] = []
   let handle: { close(): void } | undefined
-  const sink = new Proxy({} as TransportSink, { get: (_, method: string) => () => (calls.push(method), onCall?.(method, handle!)) })
+  const sink = new Proxy({} as TransportSink, { get: (_, method: string) => (value: unknown) => (calls.push(method), values.push(value), onCall?.(method, handle!)) })
   const context: TransportContext = { name: 'websocket', env: options.env, options, target: options.nodes[0]!, url: async () => 'http://localhost/events', headers: async () => ({}), body: async () => undefined, lastEventId: () => '', types: () => [] }
   handle = websocket(context, sink)
   await Promise.resolve()
   await Promise.resolve()
   Socket.last.onopen!()
-  calls.length = 0
-  return { calls, frame: (data: string) => Socket.last.onmessage!({ data }) }
+  calls.length = values.length = 0
+  return { calls, values, frame: (data: string) => Socket.last.onmessage!({ data }) }
 }
 
 describe('websocket transport: what each frame reports', () => {
@@ -57,5 +62,61 @@ describe('websocket transport: what each frame reports', () => {
     // A frame over maxEventSize (8 Mi characters by default) is reported, not read.
     frame('x'.repeat(8388609))
     expect(calls).toEqual(['warn'])
+  })
+})
+
+describe('websocket transport: user code in a frame (parse, handshake) can do anything', () => {
+  it('parse returning what is not an event (null in a list, data that JSON cannot write) skips those items and reports the frame once; the others in the frame are delivered, nothing is thrown', async () => {
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    const results: Record<string, unknown> = {
+      nulls: [null, { data: 'a', id: '1' }, undefined],
+      cyclic: [{ data: cyclic, id: '2' }, { data: 'b', id: '3' }],
+      bigint: [{ data: 10n }, { data: 'c' }],
+      number: 7,
+    }
+    const { calls, values, frame } = await open(undefined, { parse: (text) => results[text] as never })
+    for (const text of Object.keys(results)) expect(() => frame(text)).not.toThrow()
+    const data = values.filter((_, i) => calls[i] === 'event').map((m) => (m as EventSourceMessage).data)
+    expect(data).toEqual(['a', 'b', 'c'])
+    const warned = values.filter((_, i) => calls[i] === 'warn') as SubwireError[]
+    // One report per frame (one unreadable frame, however many items were not events): nulls, cyclic, bigint, number.
+    expect(warned.map((e) => [e.code, e.kind])).toEqual(Array(4).fill(['parse-failed', 'protocol']))
+    expectSaid(warned[0], 'parse-failed', /^websocket: parse threw, or gave what is not an event: null$/)
+  })
+
+  it('parse that throws: reported once for the frame (not again as an empty frame), the stream goes on', async () => {
+    let n = 0
+    const { calls, frame } = await open(undefined, {
+      parse: (text) => {
+        if (++n === 1) throw new Error('bad frame')
+        return { data: text }
+      },
+    })
+    expect(() => frame('x')).not.toThrow()
+    frame('y')
+    expect(calls).toEqual(['warn', 'activity', 'event'])
+  })
+
+  it('a frame that is not JSON where frames: json is asked is reported once (not again as an empty frame)', async () => {
+    const { calls, values, frame } = await open(undefined, { frames: 'json' })
+    frame('not json')
+    expect(calls).toEqual(['warn', 'activity'])
+    expect((values[0] as SubwireError).code).toBe('not-json')
+  })
+
+  it('a handshake that throws ends the attempt with a provider error (retryable), after the open', async () => {
+    const env = { WebSocket: Socket as never, location: 'http://localhost/', window: undefined }
+    const options = resolveOptions('http://localhost/events', { transports: ['websocket'], env, handshake: () => { throw new Error('no token') } }, { websocket })
+    const calls: Array<[string, unknown]> = []
+    const sink = new Proxy({} as TransportSink, { get: (_, method: string) => (value: unknown) => void calls.push([method, value]) })
+    const context: TransportContext = { name: 'websocket', env: options.env, options, target: options.nodes[0]!, url: async () => 'http://localhost/events', headers: async () => ({}), body: async () => undefined, lastEventId: () => '', types: () => [] }
+    websocket(context, sink)
+    await Promise.resolve()
+    await Promise.resolve()
+    expect(() => Socket.last.onopen!()).not.toThrow()
+    expect(calls.map(([m]) => m)).toEqual(['open', 'close'])
+    const error = calls[1]![1] as SubwireError
+    expect([error.kind, error.retryable, (error.cause as Error).message]).toEqual(['provider', true, 'no token'])
   })
 })
