@@ -19,7 +19,16 @@ export const websocket: Transport = (context, sink) => {
   let opened = false
 
   // Reports at most once; after close() the socket's late events change nothing.
-  const finish = (error?: SubwireError) => done || ((done = true), frames.end(), sink.close(error))
+  // Idempotent; the socket is let go however the attempt ends (a handshake that failed leaves it open).
+  const stop = () => {
+    done = true
+    frames.end()
+    if (socket) {
+      socket.onopen = socket.onmessage = socket.onclose = null
+      socket.close(1000)
+    }
+  }
+  const finish = (error?: SubwireError) => done || (stop(), sink.close(error))
 
   context
     .url(true)
@@ -32,13 +41,12 @@ export const websocket: Transport = (context, sink) => {
         opened = true
         sink.open()
         if (done || !options.handshake) return
-        let messages: string | string[] | undefined
+        // User code: what it gives may not be sendable (a value whose conversion to text throws).
         try {
-          messages = options.handshake({ lastEventId: context.lastEventId() })
+          for (const message of [options.handshake({ lastEventId: context.lastEventId() }) ?? []].flat()) if (!done) s.send(message)
         } catch (cause) {
-          return finish(new SubwireError('provider', say('provider', 'handshake', cause), 'websocket', true, cause))
+          finish(new SubwireError('provider', say('provider', 'handshake', cause), 'websocket', true, cause))
         }
-        if (!done) for (const message of [messages ?? []].flat()) s.send(message)
       }
       s.onmessage = ({ data }: MessageEvent) => {
         if (done) return
@@ -65,17 +73,7 @@ export const websocket: Transport = (context, sink) => {
     })
     .catch((error: unknown) => finish(toError(error, context.name)))
 
-  return {
-    close() {
-      if (done) return
-      done = true
-      frames.end()
-      if (socket) {
-        socket.onopen = socket.onmessage = socket.onclose = null
-        socket.close(1000)
-      }
-    },
-  }
+  return { close: () => done || stop() }
 }
 
 /**

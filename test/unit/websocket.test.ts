@@ -14,11 +14,17 @@ class Socket {
   onmessage: ((e: { data: unknown }) => void) | null = null
   onclose: ((e: { code: number; reason: string }) => void) | null = null
   binaryType = 'blob'
+  closed: number[] = []
+  sent: unknown[] = []
   constructor(readonly url: string) {
     Socket.last = this
   }
-  send() {}
-  close() {}
+  send(message: unknown) {
+    this.sent.push(String(message))
+  }
+  close(code: number) {
+    this.closed.push(code)
+  }
 }
 
 /** A transport on a scripted socket, opened; `onCall(method, handle)` runs inside each sink call (user code, as the driver runs listeners there). */
@@ -105,18 +111,39 @@ describe('websocket transport: user code in a frame (parse, handshake) can do an
     expect((values[0] as SubwireError).code).toBe('not-json')
   })
 
-  it('a handshake that throws ends the attempt with a provider error (retryable), after the open', async () => {
+  /** A transport with this handshake on a scripted socket, opened: the sink calls it made, and the handle. */
+  async function shake(handshake: NonNullable<SubscribeOptions['handshake']>) {
     const env = { WebSocket: Socket as never, location: 'http://localhost/', window: undefined }
-    const options = resolveOptions('http://localhost/events', { transports: ['websocket'], env, handshake: () => { throw new Error('no token') } }, { websocket })
+    const options = resolveOptions('http://localhost/events', { transports: ['websocket'], env, handshake }, { websocket })
     const calls: Array<[string, unknown]> = []
     const sink = new Proxy({} as TransportSink, { get: (_, method: string) => (value: unknown) => void calls.push([method, value]) })
     const context: TransportContext = { name: 'websocket', env: options.env, options, target: options.nodes[0]!, url: async () => 'http://localhost/events', headers: async () => ({}), body: async () => undefined, lastEventId: () => '', types: () => [] }
-    websocket(context, sink)
+    const handle = websocket(context, sink)
     await Promise.resolve()
     await Promise.resolve()
     expect(() => Socket.last.onopen!()).not.toThrow()
+    return { calls, handle }
+  }
+
+  it.each([
+    ['throws', () => {
+      throw new Error('no token')
+    }],
+    ['gives a message that cannot become text', () => ['hello', { toString: () => { throw new Error('no token') } }] as never],
+  ])('a handshake that %s ends the attempt with a provider error (retryable) after the open, and closes its socket', async (_, handshake) => {
+    const { calls, handle } = await shake(handshake)
     expect(calls.map(([m]) => m)).toEqual(['open', 'close'])
     const error = calls[1]![1] as SubwireError
     expect([error.kind, error.retryable, (error.cause as Error).message]).toEqual(['provider', true, 'no token'])
+    expect(Socket.last.closed).toEqual([1000])
+    handle.close()
+    expect(Socket.last.closed).toEqual([1000])
   })
+
+  it('a handshake sends each of its messages once the socket opens', async () => {
+    const { calls } = await shake(({ lastEventId }) => ['a', `from ${lastEventId || 'start'}`])
+    expect(calls.map(([m]) => m)).toEqual(['open'])
+    expect(Socket.last.sent).toEqual(['a', 'from start'])
+  })
+
 })
