@@ -88,8 +88,8 @@ export interface State {
   readonly missing: readonly string[]
   /** Transports on which this server showed a heartbeat cadence. */
   readonly cadence: readonly TransportName[]
-  /** Transports (indices) seen to fail outright, so that a lower one may be remembered. */
-  readonly failed: readonly number[]
+  /** Transports seen to fail outright, so that a lower one may be remembered: a bit per index (a set, bounded by construction). */
+  readonly failed: number
   /** Checks of a trusted, silent connection so far. */
   readonly rechecks: number
   /** Attempts in a row that got no answer within their time: the next one has twice as long. */
@@ -200,7 +200,7 @@ const EMPTY = {
   epoch: 0,
   missing: [],
   cadence: [],
-  failed: [],
+  failed: 0,
   rechecks: 0,
   slow: 0,
   mainIds: [],
@@ -299,7 +299,7 @@ export function attempt(index: number, node: number, purpose?: 'race' | 'probe')
 /** Stop the side attempt, if any. A probe stopped before it showed anything counts as failed. */
 export function dropSide(): void {
   const side = s.side
-  if (side?.purpose === 'probe' && !side.proven) s.failed = [...s.failed, side.index]
+  if (side?.purpose === 'probe' && !side.proven) s.failed |= 1 << side.index
   if (side) fx.push(['stop', side.epoch])
   s.side = undefined
   s.mainIds = []
@@ -514,7 +514,7 @@ export function ended(error: SubwireError | undefined): void {
   }
   if (decision === 'fallback') {
     const { next, round } = fallback(s.neg, order.length, nodes.length, error?.kind === 'buffered' ? order.indexOf('longpoll') : -1)
-    if (!(error instanceof TimeoutError && error.retryable)) s.failed = [...s.failed, a.index]
+    if (!(error instanceof TimeoutError && error.retryable)) s.failed |= 1 << a.index
     s.neg = next
     if (!round) {
       log('fallback', { error }, from)

@@ -48,7 +48,7 @@ function remember(): void {
   const a = s.main!
   const name = nameOf()
   if (!c.options.rememberFor || c.options.order.length < 2 || !a.proven || s.remembered === name) return
-  for (let i = 0; i < a.index; i++) if (!s.failed.includes(i)) return
+  for (let i = 0; i < a.index; i++) if (!((s.failed >> i) & 1)) return
   s.remembered = name
   fx.push(['remember', name])
   log('remember')
@@ -56,7 +56,7 @@ function remember(): void {
 
 /** A probe did not show the same stream: try another (or wait longer) next time. */
 function probeDone(failedOutright: boolean): void {
-  if (failedOutright) s.failed = [...s.failed, s.side!.index]
+  if (failedOutright) s.failed |= 1 << s.side!.index
   dropSide()
   s.neg = probeFailed(s.neg)
   remember()
@@ -96,7 +96,7 @@ function won(delivered: boolean): void {
     return
   }
   const error = new TimeoutError(say('held', nameOf(winner)), nameOf(preferred), false)
-  if (blocked && !s.failed.includes(preferred.index)) s.failed = [...s.failed, preferred.index]
+  if (blocked) s.failed |= 1 << preferred.index
   log('fallback', { error }, nameOf(preferred))
   tell('error', error)
   swap(!blocked)
@@ -117,7 +117,7 @@ function starved(): void {
  * by (started and dropped as it moved on) were never seen to fail. The best of them is probed now.
  */
 function probeBetween(from: number, to: number): void {
-  for (let i = from + 1; i < to; i++) if (!s.failed.includes(i)) return side(i, 'probe')
+  for (let i = from + 1; i < to; i++) if (!((s.failed >> i) & 1)) return side(i, 'probe')
 }
 
 /**
@@ -177,7 +177,7 @@ export const sides: Sides = {
     const slow = error instanceof TimeoutError && error.retryable
     log('fallback', { error })
     const from = s.main!.index
-    if (!slow) s.failed = [...s.failed, from]
+    if (!slow) s.failed |= 1 << from
     const to = s.side.index
     swap(slow)
     if (!slow) probeBetween(from, to)
@@ -235,7 +235,7 @@ export const sides: Sides = {
       case 'warn':
       case 'end':
         if (!race) return probeDone(true)
-        if (report[0] === 'end' && report[2]) s.failed = [...s.failed, a.index]
+        if (report[0] === 'end' && report[2]) s.failed |= 1 << a.index
         // A racing side that failed: dropped; past the proof deadline of the connection in use it
         // was its check, which said nothing.
         return s.deadlines.proof === undefined ? quiet(true) : dropSide()
