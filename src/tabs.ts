@@ -29,8 +29,11 @@ const MAX_WAIT = 3600000
 const MAX_ATTEMPT = 64
 /** How often a follower says it is there (a leader relays only while one may listen), in ms. */
 const HERE = 5000
-/** Followers a leader keeps track of, at most (beyond, it relays to whoever is there). */
-const MAX_FOLLOWERS = 1024
+/**
+ * Entries a tab keeps of what other tabs tell it, at most: followers a leader keeps track of
+ * (beyond, it relays to whoever is there), and event types they ask it to listen for.
+ */
+const MAX_KEPT = 1024
 
 /** A relayed event: the leader's tenure and its number in it, the id it comes after; `r`: an answer to a tab that asked. */
 type Relay = { t: 'event'; term: string; n: number; after: string; m: EventSourceMessage; tr: TransportName; r?: true; to?: string }
@@ -457,7 +460,7 @@ function onChannel(t: Tab, data: unknown): void {
 
 function asLeader(t: Tab, data: Relayed | Asked): void {
   if (data.t === 'bye') t.followers.delete(data.id)
-  else if ('id' in data && data.t !== 'hello' && t.followers.size < MAX_FOLLOWERS) t.followers.add(data.id)
+  else if ('id' in data && data.t !== 'hello' && t.followers.size < MAX_KEPT) t.followers.add(data.id)
   // A tab that says it follows after this leader's last event went to nobody: that event again (a
   // tab that has it drops it as a double; one behind it asks for the gap). In a quiet stream no
   // later event would show it what it missed.
@@ -476,7 +479,7 @@ function asLeader(t: Tab, data: Relayed | Asked): void {
     else post(t, { t: 'sent', to: data.id })
   } else if (data.t === 'reconnect') t.connection?.reconnect()
   // Kept for the connection still to come (a new leader listens first) and for every later one.
-  else if (data.t === 'listen') t.types.add(data.type), t.connection?.listen(data.type)
+  else if (data.t === 'listen' && t.types.size < MAX_KEPT) t.types.add(data.type), t.connection?.listen(data.type)
 }
 
 function asFollower(t: Tab, data: Relayed | Asked): void {

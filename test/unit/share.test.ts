@@ -518,6 +518,19 @@ describe('the tabs protocol: every message checked, gaps asked for, joiners star
     for (const sub of subs) sub.close()
   })
 
+  it('what other tabs tell a leader is kept bounded: event types to listen for (as followers) at most 1024, however many a script posts', async () => {
+    const { t0, subs, seen, stray } = await group()
+    for (let k = 0; k < 5000; k++) stray.postMessage({ t: 'listen', type: `type ${k}` })
+    await tick()
+    const registered = new Set([...t0.connections[0]!.context.types(), ...t0.connections[0]!.listened])
+    expect(registered.size).toBeLessThanOrEqual(1024)
+    // A type the group already has is still heard; delivery goes on.
+    send(t0, 2)
+    await tick()
+    for (const r of seen) expect(r.events).toEqual(['e1#1@1/eventsource', 'e2#2@2/eventsource'])
+    for (const sub of subs) sub.close()
+  })
+
   it('an event whose number leaves a gap is not taken as the new position: the follower asks the leader, and gets every event once, in order', async () => {
     const { t0, subs, seen, stray, bus } = await group()
     let term = ''
