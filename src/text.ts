@@ -17,6 +17,9 @@ const fix = (status: number) =>
             ? ' (server error; subwire retries with backoff)'
             : ''
 
+/** A URL as an error may show it: without its query and fragment, where tokens travel. */
+const bare = (url: unknown) => String(url).replace(/[?#][^]*/, '')
+
 const TEXTS = {
   network: () => 'network error or CORS rejection: is the server up, and does it send Access-Control-Allow-Origin for this origin?',
   'ws-refused': () =>
@@ -58,9 +61,9 @@ const TEXTS = {
   'empty-frame': () => 'frame dropped: it holds no event, id or heartbeat',
   config: (message: string) => `subscribe(): ${message}`,
   'mixed-content': (name: string, url: string) =>
-    `subscribe(): ${name} "${url}" is plain http:/ws: on an https: page: the browser blocks it as mixed content before any request leaves (it would look like a network or CORS error). Use https:/wss:`,
+    `subscribe(): ${name} "${bare(url)}" is plain http:/ws: on an https: page: the browser blocks it as mixed content before any request leaves (it would look like a network or CORS error). Use https:/wss:`,
   'bad-url': (name: string, url: unknown, paged: boolean) =>
-    `subscribe(): ${name} "${url}" is ${paged || !/^[\\/.]/.test(String(url)) ? 'not an http(s): or ws(s): URL: pass one such as https://example.com/events or /events' : 'relative and there is no page to resolve it against (server-side rendering?): subscribe in the browser only (e.g. in useEffect or onMounted), or pass an absolute URL'}`,
+    `subscribe(): ${name} "${bare(url)}" is ${paged || !/^[\\/.]/.test(String(url)) ? 'not an http(s): or ws(s): URL: pass one such as https://example.com/events or /events' : 'relative and there is no page to resolve it against (server-side rendering?): subscribe in the browser only (e.g. in useEffect or onMounted), or pass an absolute URL'}`,
 }
 
 /** The stable codes of subwire's errors; docs/errors.md explains each. */

@@ -842,6 +842,23 @@ describe('configuration errors are thrown at once, naming the fix', () => {
     }
   })
 
+  it('a URL an error names is shown without its query and fragment, where tokens travel', () => {
+    const thrown: SubwireError[] = []
+    for (const [url, env] of [
+      ['http://push.example.com/events?token=s3cret#s3cret', { location: 'https://app.example.com/' }],
+      ['/events?token=s3cret', { location: undefined }],
+    ] as const) {
+      try {
+        w.subscribe(url, w.options({ env }))
+      } catch (error) {
+        thrown.push(error as SubwireError)
+      }
+    }
+    expect(thrown.map((e) => e.code)).toEqual(['mixed-content', 'bad-url'])
+    for (const error of thrown) expect(`${error.message} ${String(error.stack)}`).not.toContain('s3cret')
+    if (DEV) expect(thrown[0]!.message).toContain('"http://push.example.com/events"')
+  })
+
   it('a ws:// URL given to an HTTP transport (development: thrown; production: nothing can run); alone it means WebSocket only', async () => {
     if (DEV) expect(() => w.subscribe('ws://localhost/events', w.options({ transports: ['eventsource'] }))).toThrowError(/eventsource transport needs an http\(s\): URL/)
     else {
