@@ -36,6 +36,9 @@ import { minifyOptions } from '../rollup.config.mjs'
  * check): `parse` giving items that are not events (null, data JSON cannot write) threw out of the
  * WebSocket's message handler and, in a poll, failed the request as a network error; such items are
  * now skipped and the frame reported once. Longpoll with subwire/core 11.45 → 11.46 KiB for the same.
+ * subwire/core + eventsource 11.66, + longpoll 11.47, + nativeEventSource 8.91 KiB (+0.01 KiB each):
+ * where there is no `reportError` (Node), an error thrown by a listener was lost without a trace; it
+ * is written to the console now. (The full UMD stays within 14.12 KiB.)
  */
 export const budgets = [
   { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.12 * 1024, minified: true },
@@ -43,10 +46,10 @@ export const budgets = [
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.65 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.66 * 1024 },
   { name: 'subwire/core + websocket', core: 'websocket', limit: 10.7 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.46 * 1024 },
-  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 8.9 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.47 * 1024 },
+  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 8.91 * 1024 },
 ]
 
 const gzipped = (code) => ({ min: Buffer.byteLength(code), gzip: gzipSync(code, { level: 9 }).length })

@@ -394,6 +394,26 @@ describe('delivery', () => {
     }
   })
 
+  it('where there is no reportError (Node), a listener that throws is written to console.error, not lost', async () => {
+    vi.stubGlobal('reportError', undefined)
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      server.use(http.get(URL_, () => sse('data: 1\n\ndata: 2\n\n')))
+      const sub = subscribe(URL_, { ...quick, transports: ['longpoll'] })
+      const bug = new Error('listener bug')
+      sub.on('message', () => {
+        throw bug
+      })
+      const events = collect(sub)
+      await until(() => events.length >= 2)
+      sub.close()
+      expect(logged.mock.calls.filter(([e]) => e === bug).length).toBeGreaterThanOrEqual(2)
+    } finally {
+      logged.mockRestore()
+      vi.unstubAllGlobals()
+    }
+  })
+
   it('decodes JSON and reports a decode failure as a DecodeError without stopping', async () => {
     server.use(http.get(URL_, () => sse('id: 1\ndata: {"a":1}\n\nid: 2\ndata: {oops\n\nid: 3\ndata: [2]\n\n')))
     const sub = subscribe<{ message: unknown }>(URL_, { ...quick, transports: ['longpoll'], decode: 'json' })
