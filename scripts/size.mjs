@@ -39,17 +39,21 @@ import { minifyOptions } from '../rollup.config.mjs'
  * subwire/core + eventsource 11.66, + longpoll 11.47, + nativeEventSource 8.91 KiB (+0.01 KiB each):
  * where there is no `reportError` (Node), an error thrown by a listener was lost without a trace; it
  * is written to the console now. (The full UMD stays within 14.12 KiB.)
+ * 14.13 KiB, and +0.01 KiB for each subwire/core bundle: the wall clock set back (corrected after a
+ * sleep, or by hand) held back every deadline by the size of the jump — an hour back, and a drop
+ * reconnected an hour late; the driver's time never goes back now, and a deadline whose timer
+ * fired is due (+14 bytes; a whole monotonic clock in env cost +52 and was not taken).
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.12 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.13 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.66 * 1024 },
-  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.7 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.47 * 1024 },
-  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 8.91 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.67 * 1024 },
+  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.71 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.48 * 1024 },
+  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 8.92 * 1024 },
 ]
 
 const gzipped = (code) => ({ min: Buffer.byteLength(code), gzip: gzipSync(code, { level: 9 }).length })

@@ -211,7 +211,10 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
 
   function drain(): void {
     for (let input = queue.shift(); input; input = queue.shift()) {
-      ctx.now = env.now()
+      // The machine's time never goes back. After the wall clock was set back it stands until the
+      // clock catches up, moved on only by the deadlines that fall due (their timers keep real
+      // time): what is due is not held back by the size of the jump. A jump forward (a sleep) shows.
+      ctx.now = Math.max(env.now(), ctx.now)
       const before = d.s.deadlines
       const { state: after, effects } = step(d.s, input, ctx)
       d.s = after
@@ -231,7 +234,7 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
     if (at === armedAt && (at === undefined || at > ctx.now)) return
     env.clearTimeout(timer)
     armedAt = at
-    timer = at === undefined ? undefined : env.setTimeout(() => ((armedAt = timer = undefined), feed(['tick'])), Math.max(0, at - ctx.now))
+    timer = at === undefined ? undefined : env.setTimeout(() => ((ctx.now = Math.max(ctx.now, at)), (armedAt = timer = undefined), feed(['tick'])), Math.max(0, at - ctx.now))
   }
 
   const onPage = ({ type }: Event) => feed(['page', type])

@@ -1037,3 +1037,35 @@ describe('the page storage (env.storage)', () => {
     )
   })
 })
+
+describe('the wall clock set back', () => {
+  it('a drop followed by the wall clock set back an hour reconnects after its delay, not an hour later', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    await tick()
+    w.last().sink.open()
+    w.last().sink.event({ type: 'message', data: 'a', id: '1', lastEventId: '1' })
+    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    vi.setSystemTime(Date.now() - 3_600_000)
+    await tick(2000)
+    expect(w.connections).toHaveLength(2)
+    expect(w.last().from).toBe('1')
+    sub.close()
+  })
+
+  it('a connection silent past heartbeatTimeout after the clock was set back is still replaced on time', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'], heartbeatTimeout: 5000 }))
+    await tick()
+    const first = w.last()
+    first.sink.open()
+    // Two heartbeats: a cadence, so silence is watched.
+    first.sink.heartbeat()
+    await tick(1000)
+    first.sink.heartbeat()
+    vi.setSystemTime(Date.now() - 3_600_000)
+    await tick(6000)
+    expect(first.closed).toBe(true)
+    await tick(35000)
+    expect(w.connections.length).toBeGreaterThanOrEqual(2)
+    sub.close()
+  })
+})
