@@ -185,9 +185,10 @@ interface Tab {
   // This tab leads without a position (the group's answers may give it one), and the wait for them.
   fresh?: boolean
   gathering?: unknown
-  // When the shared connection, waiting after a failure, tries again (0: not waiting); since when
-  // it has been failing, as this tab saw it (0: it is not).
+  // When the shared connection, waiting after a failure, tries again, and the wait it announced
+  // (0: not waiting); since when it has been failing, as this tab saw it (0: it is not).
   retryAt: number
+  retryIn: number
   failingSince: number
   // This tab heard a leader (of now or before): the group may be ahead of it.
   heard?: boolean
@@ -239,6 +240,7 @@ function tabConnection(key: string, options: Resolved, open: Open, grace: number
     asked: 0,
     dropped: 0,
     retryAt: 0,
+    retryIn: 0,
     failingSince: 0,
     followers: new Set(),
     ring: [],
@@ -398,7 +400,8 @@ function mirror(t: Tab, change: StateChange): void {
   t.waitingFor = change.waitingFor
   // When the shared connection waits to try again: a tab that takes over waits as long, and
   // goes on counting the failures (bounded: a number from another tab).
-  t.retryAt = state === 'reconnecting' && change.delay !== undefined ? env.now() + Math.min(change.delay, MAX_WAIT) : 0
+  t.retryIn = state === 'reconnecting' && change.delay !== undefined ? Math.min(change.delay, MAX_WAIT) : 0
+  t.retryAt = env.now() + t.retryIn
   if (state === 'open' || !attempt) t.failingSince = 0
   else t.failingSince ||= env.now()
   // The shared connection gave up for good (a fatal error): so does every tab.
@@ -536,7 +539,8 @@ function lead(t: Tab): void {
   // In a group that had a leader before, the tabs ahead answer within a few ms: connect from the
   // furthest point the group knows; no sooner than the shared connection would have tried again
   // after a failure. A tab that never heard a leader connects at once.
-  const wait = Math.max(t.heard ? GATHER : 0, t.retryAt - env.now())
+  // (Never longer than the wait announced: the wall clock may have been set back since.)
+  const wait = Math.max(t.heard ? GATHER : 0, Math.min(t.retryAt - env.now(), t.retryIn))
   if (wait > 0) t.gathering = env.setTimeout(() => connect(t), wait)
   else connect(t)
 }

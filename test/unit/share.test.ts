@@ -290,7 +290,8 @@ describe('across tabs', () => {
     for (const s of [stayer, other]) s.close()
   })
 
-  it('a tab that takes over a failing connection waits out its backoff and goes on counting: handovers do not multiply requests', async () => {
+  /** Two tabs whose shared connection (tab 0 leads) failed once and waits to try again. */
+  async function failing() {
     const { tabs: [t0, t1], locks } = tabs(2)
     const subs = [t0!, t1!].map((t) => t.subscribe(URL_, shared(t)))
     const states: StateChange[] = []
@@ -300,6 +301,11 @@ describe('across tabs', () => {
     await tick()
     const waiting = states.at(-1)!
     expect(waiting).toMatchObject({ state: 'reconnecting', attempt: 1 })
+    return { t0: t0!, t1: t1!, locks, subs, states, waiting }
+  }
+
+  it('a tab that takes over a failing connection waits out its backoff and goes on counting: handovers do not multiply requests', async () => {
+    const { t0, t1, locks, subs, states, waiting } = await failing()
     // The leader's tab freezes 100 ms into the wait: tab 1 leads, and waits for the rest of it.
     await tick(100)
     t0!.fire('freeze')
@@ -315,6 +321,17 @@ describe('across tabs', () => {
     await tick()
     expect(states.at(-1)).toMatchObject({ state: 'reconnecting', attempt: 2 })
     expect(states.at(-1)!.delay!).toBeGreaterThan(waiting.delay!)
+    for (const s of subs) s.close()
+  })
+
+  it('a tab that takes over a failing connection after the wall clock was set back waits out the rest of the backoff, not the size of the jump', async () => {
+    const { t0, t1, locks, subs, waiting } = await failing()
+    vi.setSystemTime(Date.now() - 3_600_000)
+    t0!.fire('freeze')
+    await tick(50)
+    expect(locks.holder()).toBe(1)
+    await tick(waiting.delay!)
+    expect(t1!.connections).toHaveLength(1)
     for (const s of subs) s.close()
   })
 
