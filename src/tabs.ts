@@ -14,7 +14,7 @@
 // connection looks like any connection.
 import type { Connection, ConnectionListener } from './connection'
 import { report } from './report'
-import { ConnectionError, DecodeError, HttpError, ProtocolError, SubwireError, TimeoutError } from './errors'
+import { ConnectionError, DecodeError, HttpError, ProtocolError, SubwireError, TimeoutError, type ErrorKind } from './errors'
 import type { Resolved } from './options'
 import type { EventSourceMessage } from './parser'
 import type { OpenInfo, ResetInfo, State, StateChange, TransportName } from './types'
@@ -50,6 +50,8 @@ type Relayed =
 type Asked = { t: 'join' | 'here' | 'bye'; id: string } | { t: 'need'; term: string; n: number; l: string; id: string } | { t: 'reconnect' } | { t: 'listen'; type: string }
 
 const CLASSES: Record<string, typeof SubwireError> = { http: HttpError, connection: ConnectionError, timeout: TimeoutError, protocol: ProtocolError, decode: DecodeError } as never
+/** Every error kind (ErrorKind): another tab's error names one of them, not a name every object has. */
+const KINDS: readonly ErrorKind[] = ['http', 'connection', 'timeout', 'protocol', 'decode', 'overflow', 'unsupported', 'buffered', 'config', 'provider']
 
 const STATES = ['connecting', 'open', 'reconnecting', 'closed']
 const TRANSPORTS = ['websocket', 'eventsource', 'longpoll', 'poll']
@@ -57,7 +59,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max
 const isTransport = (v: unknown) => v === undefined || TRANSPORTS.includes(v as string)
-const isError = (e: unknown) => isObject(e) && isText(e.kind, 64) && isText(e.message, 65536) && isTransport(e.transport)
+const isError = (e: unknown) => isObject(e) && KINDS.includes(e.kind as ErrorKind) && isText(e.message, 65536) && isTransport(e.transport)
 
 /**
  * Whether a message from another tab has the shape, types and bounds of the protocol: anything on
@@ -121,7 +123,8 @@ function valid(data: unknown, options: Resolved): data is Relayed | Asked {
 
 /** An error as fields that cross a BroadcastChannel, and back as an instance of its class. */
 const flatten = (e: SubwireError | undefined) => e && { ...e, name: e.name, message: e.message }
-const revive = (e: SubwireError | undefined) => e && (Object.assign(Object.create((CLASSES[e.kind] ?? SubwireError).prototype), e) as SubwireError)
+// (Its fields are defined, not assigned: an own `__proto__` field stays a field.)
+const revive = (e: SubwireError | undefined) => e && (Object.create((CLASSES[e.kind] ?? SubwireError).prototype, Object.getOwnPropertyDescriptors(e)) as SubwireError)
 
 export interface TabConnection extends Connection {
   readonly role: 'leader' | 'follower'

@@ -2,7 +2,7 @@
 // across tabs (a leader holds it, followers get its events), with fake Web Locks and
 // BroadcastChannel; a leader that closes, freezes or crashes mid-stream hands over.
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { ConnectionError, HttpError, ProtocolError, type StateChange, type SubwireEvent } from '../../src/index'
+import { ConnectionError, HttpError, ProtocolError, type StateChange, type SubwireError, type SubwireEvent } from '../../src/index'
 import { say } from '../../src/text'
 import { tick, URL_, world, type World } from '../fixtures/fake'
 import { tabs } from '../fixtures/tabs'
@@ -516,6 +516,11 @@ describe('the tabs protocol: every message checked, gaps asked for, joiners star
       { t: 'need', n: Infinity },
       { t: 'hello', n: 1.5 },
       { t: 'listen', type: { toString: null } },
+      // Error kinds that name what every object has: no class of subwire's.
+      { t: 'error', e: { kind: 'toString', message: 'x' } },
+      { t: 'error', e: { kind: '__proto__', message: 'x' } },
+      { t: 'error', e: { kind: 'constructor', message: 'x' } },
+      { t: 'state', c: { state: 'reconnecting', transport: 'eventsource', attempt: 1, error: { kind: 'hasOwnProperty', message: 'x' } } },
       // The shapes of protocol 4, each with one field out of bounds or of the wrong type.
       { t: 'event', term: 'x'.repeat(65), n: 3, after: '2', m: { type: 'message', data: 'x', lastEventId: '3' }, tr: 'eventsource' },
       { t: 'event', term: 't', n: 3, after: 2, m: { type: 'message', data: 'x', lastEventId: '3' }, tr: 'eventsource' },
@@ -545,6 +550,19 @@ describe('the tabs protocol: every message checked, gaps asked for, joiners star
     send(t0, 2)
     await tick()
     for (const r of seen) expect(r.events).toEqual(['e1#1@1/eventsource', 'e2#2@2/eventsource'])
+    for (const sub of subs) sub.close()
+  })
+
+  it("an error from another tab is revived as subwire's class of its kind, whatever fields it carries (an own __proto__ does not choose its prototype)", async () => {
+    const { subs, stray } = await group()
+    const errors: SubwireError[] = []
+    subs[1]!.on('error', (e) => errors.push(e))
+    stray.postMessage(JSON.parse('{"t":"error","e":{"kind":"http","message":"x","status":503,"__proto__":{"polluted":true}}}'))
+    await tick()
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toBeInstanceOf(HttpError)
+    expect((errors[0] as unknown as { polluted?: boolean }).polluted).toBeUndefined()
+    expect(Object.getPrototypeOf(errors[0])).toBe(HttpError.prototype)
     for (const sub of subs) sub.close()
   })
 
