@@ -68,31 +68,39 @@ const PAGE_EVENTS = ['online', 'offline', 'visibilitychange', 'pagehide', 'pages
 const workedIn = new WeakMap<object, Set<string>>()
 const nowhere = {}
 
-/** An option that may be a provider (`headers`, `query`, `body`): its value now, or a `provider` error when it fails. */
-async function ask(provider: unknown, which: string, name: TransportName, canSendHeaders: boolean): Promise<unknown> {
+/**
+ * An option that may be a provider (`headers`, `query`, `body`): its value now (`text`: as a record
+ * of strings, an `undefined` value left out), or a `provider` error when it fails — or when what it
+ * gives cannot become text (a getter that throws, a symbol).
+ */
+async function ask(provider: unknown, which: string, name: TransportName, canSendHeaders: boolean, text?: boolean): Promise<unknown> {
   try {
-    return typeof provider === 'function' ? await provider({ transport: name, canSendHeaders }) : provider
+    const value = typeof provider === 'function' ? await provider({ transport: name, canSendHeaders }) : provider
+    if (!text) return value
+    const out: Record<string, string> = {}
+    for (const key in value as object) {
+      const raw = (value as Record<string, unknown>)[key]
+      if (raw !== undefined) out[key] = String(raw)
+    }
+    return out
   } catch (cause) {
     throw new SubwireError('provider', say('provider', which, cause), name, true, cause)
   }
 }
 
 /**
- * A provider's result as a record of strings (an `undefined` value is left out). The development
- * build checks header names and values, which fetch would otherwise refuse on every attempt.
+ * `headers` or `query` as a record of strings. The development build checks header names and
+ * values, which fetch would otherwise refuse on every attempt.
  */
-async function provide(provider: unknown, headers: boolean, name: TransportName, canSendHeaders: boolean): Promise<Record<string, string>> {
-  const value = await ask(provider, headers ? 'headers' : 'query', name, canSendHeaders)
-  const out: Record<string, string> = {}
-  for (const key in value as object) {
-    const raw = (value as Record<string, unknown>)[key]
-    if (raw === undefined) continue
-    const text = (out[key] = String(raw))
-    if (__DEV__ && headers && !(/^[!#$%&'*+.^_`|~\w-]+$/.test(key) && /^[^\0\r\n\u0100-\uffff]*$/.test(text))) {
-      throw new SubwireError('config', say('bad-header', key), name, false)
+function provide(provider: unknown, headers: boolean, name: TransportName, canSendHeaders: boolean): Promise<Record<string, string>> {
+  const out = ask(provider, headers ? 'headers' : 'query', name, canSendHeaders, true) as Promise<Record<string, string>>
+  if (!__DEV__ || !headers) return out
+  return out.then((out) => {
+    for (const key in out) {
+      if (!(/^[!#$%&'*+.^_`|~\w-]+$/.test(key) && /^[^\0\r\n\u0100-\uffff]*$/.test(out[key]!))) throw new SubwireError('config', say('bad-header', key), name, false)
     }
-  }
-  return out
+    return out
+  })
 }
 
 /**

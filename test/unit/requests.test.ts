@@ -130,6 +130,20 @@ describe('a POST answer (oneShot by default)', () => {
     expect(requests).toBe(2)
   })
 
+  it.each([
+    ['headers', Object.defineProperty({}, 'x-trace', { enumerable: true, get: () => { throw new Error('no value') } })],
+    ['query', { trace: { toString: () => { throw new Error('no text') } } }],
+  ])('a %s function whose value cannot be read as text is a provider error (retried on the same transport), not a network error', async (which, value) => {
+    let requests = 0
+    server.use(http.get(URL_, () => (requests++, new HttpResponse('data: x\n\n', { headers: { 'content-type': 'text/event-stream' } }))))
+    let calls = 0
+    const sub = subscribe(URL_, { ...quick, transports: ['eventsource'], [which]: () => (++calls === 1 ? value : {}) })
+    const { errors } = watch(sub)
+    await vi.waitFor(() => expect(requests).toBeGreaterThan(0))
+    sub.close()
+    expect(errors.map((e) => [e.kind, e.transport])).toEqual([['provider', 'eventsource']])
+  })
+
   it('a body function that fails is a provider error, retried like any provider; the next attempt sends its body', async () => {
     const bodies: string[] = []
     server.use(http.post(URL_, async ({ request }) => (bodies.push(await request.text()), answer(TOKENS))))
