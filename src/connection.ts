@@ -71,7 +71,7 @@ const nowhere = {}
 /**
  * An option that may be a provider (`headers`, `query`, `body`): its value now (`text`: as a record
  * of strings, an `undefined` value left out), or a `provider` error when it fails — or when what it
- * gives cannot become text (a getter that throws, a symbol).
+ * gives cannot be read as text (a getter or a toString that throws).
  */
 async function ask(provider: unknown, which: string, name: TransportName, canSendHeaders: boolean, text?: boolean): Promise<unknown> {
   try {
