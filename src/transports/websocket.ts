@@ -17,6 +17,15 @@ export const websocket: Transport = (context, sink) => {
   let socket: WebSocket | undefined
   let done = false
   let opened = false
+  // Development: binary frames are SSE bytes here; JSON sent as binary frames delivers nothing. Told once.
+  let hinted = false
+  const hint = (bytes: Uint8Array) => {
+    if (!hinted && options.frames === 'auto' && (bytes[0] === 0x7b || bytes[0] === 0x5b)) {
+      hinted = true
+      console.warn("subwire: websocket: a binary frame that looks like JSON: in frames: 'auto' binary frames are read as the bytes of an SSE stream, so this delivers nothing. Send text frames, or pass frames: 'json'")
+    }
+    return bytes
+  }
 
   // Reports at most once; after close() the socket's late events change nothing.
   // Idempotent; the socket is let go however the attempt ends (a handshake that failed leaves it open).
@@ -52,7 +61,7 @@ export const websocket: Transport = (context, sink) => {
         if (done) return
         const events = frames.events
         if (typeof data === 'string') frames.frame(data)
-        else if (bytesAreSse) frames.stream(new Uint8Array(data as ArrayBuffer))
+        else if (bytesAreSse) frames.stream(__DEV__ ? hint(new Uint8Array(data as ArrayBuffer)) : new Uint8Array(data as ArrayBuffer))
         else frames.frame(new TextDecoder().decode(data as ArrayBuffer))
         // A frame that delivered an event showed activity by it (one step per event, not two).
         if (!done && frames.events === events) sink.activity()

@@ -1,12 +1,12 @@
 // The WebSocket transport on its own: a scripted socket in, the sink calls it makes out.
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { resolveOptions } from '../../src/options'
 import { websocket } from '../../src/transports/websocket'
 import type { TransportContext, TransportSink } from '../../src/transports/types'
 import type { SubscribeOptions } from '../../src/options'
 import type { EventSourceMessage } from '../../src/parser'
 import type { SubwireError } from '../../src/errors'
-import { expectSaid } from '../fixtures/said'
+import { DEV, expectSaid } from '../fixtures/said'
 
 class Socket {
   static last: Socket
@@ -146,4 +146,26 @@ describe('websocket transport: user code in a frame (parse, handshake) can do an
     expect(Socket.last.sent).toEqual(['a', 'from start'])
   })
 
+})
+
+describe('websocket transport: binary frames', () => {
+  it('binary frames that look like JSON in frames: auto (read as SSE bytes, so nothing arrives) are told once in the console, in the development build only', async () => {
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      const { calls } = await open()
+      const bytes = (text: string) => new TextEncoder().encode(text).buffer
+      Socket.last.onmessage!({ data: bytes('{"data":"a"}') })
+      Socket.last.onmessage!({ data: bytes('{"data":"b"}') })
+      expect(calls).toEqual(['activity', 'activity'])
+      expect(warned).toHaveBeenCalledTimes(DEV ? 1 : 0)
+      if (DEV) expect(String(warned.mock.calls[0]![0])).toMatch(/binary.*frames: 'json'/)
+      // SSE bytes in binary frames are what 'auto' reads: nothing told.
+      const other = await open()
+      Socket.last.onmessage!({ data: bytes('data: c\n\n') })
+      expect(other.calls).toEqual(['event'])
+      expect(warned).toHaveBeenCalledTimes(DEV ? 1 : 0)
+    } finally {
+      warned.mockRestore()
+    }
+  })
 })
