@@ -50,8 +50,11 @@ type Relayed =
 type Asked = { t: 'join' | 'here' | 'bye'; id: string } | { t: 'need'; term: string; n: number; l: string; id: string } | { t: 'reconnect' } | { t: 'listen'; type: string }
 
 const CLASSES: Record<string, typeof SubwireError> = { http: HttpError, connection: ConnectionError, timeout: TimeoutError, protocol: ProtocolError, decode: DecodeError } as never
-/** Every error kind (ErrorKind): another tab's error names one of them, not a name every object has. */
-const KINDS: readonly ErrorKind[] = ['http', 'connection', 'timeout', 'protocol', 'decode', 'overflow', 'unsupported', 'buffered', 'config', 'provider']
+/**
+ * Every error kind, keyed by ErrorKind so that the compiler holds it complete: another tab's error
+ * names one of them (a string, `=== 1`: not a name every object has, such as `toString`).
+ */
+const KINDS: Record<ErrorKind, 1> = { http: 1, connection: 1, timeout: 1, protocol: 1, decode: 1, overflow: 1, unsupported: 1, buffered: 1, config: 1, provider: 1 }
 
 const STATES = ['connecting', 'open', 'reconnecting', 'closed']
 const TRANSPORTS = ['websocket', 'eventsource', 'longpoll', 'poll']
@@ -59,7 +62,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max
 const isTransport = (v: unknown) => v === undefined || TRANSPORTS.includes(v as string)
-const isError = (e: unknown) => isObject(e) && KINDS.includes(e.kind as ErrorKind) && isText(e.message, 65536) && isTransport(e.transport)
+const isError = (e: unknown) => isObject(e) && typeof e.kind === 'string' && KINDS[e.kind as ErrorKind] === 1 && isText(e.message, 65536) && isTransport(e.transport)
 
 /**
  * Whether a message from another tab has the shape, types and bounds of the protocol: anything on

@@ -520,6 +520,7 @@ describe('the tabs protocol: every message checked, gaps asked for, joiners star
       { t: 'error', e: { kind: 'toString', message: 'x' } },
       { t: 'error', e: { kind: '__proto__', message: 'x' } },
       { t: 'error', e: { kind: 'constructor', message: 'x' } },
+      { t: 'error', e: { kind: { toString: null, valueOf: null }, message: 'x' } },
       { t: 'state', c: { state: 'reconnecting', transport: 'eventsource', attempt: 1, error: { kind: 'hasOwnProperty', message: 'x' } } },
       // The shapes of protocol 4, each with one field out of bounds or of the wrong type.
       { t: 'event', term: 'x'.repeat(65), n: 3, after: '2', m: { type: 'message', data: 'x', lastEventId: '3' }, tr: 'eventsource' },
