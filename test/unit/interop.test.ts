@@ -55,6 +55,26 @@ describe('WebSocket frames', () => {
     ])
   })
 
+  it('a listener that closes the subscription between the items parse gave one frame: nothing after it reaches the page, not an item, not the report of one that is not an event', async () => {
+    socketSends(['one frame'])
+    const events: string[] = []
+    const errors: string[] = []
+    const sub = subscribe(URL_, {
+      ...quick,
+      transports: ['websocket'],
+      parse: () => [{ data: 'a' }, { data: 'b' }, null] as never,
+      onError: (e) => errors.push(line(e)),
+    })
+    sub.on('message', (e) => {
+      events.push(e.data)
+      sub.close()
+    })
+    await until(() => sub.state === 'closed')
+    await new Promise((r) => setTimeout(r, 50))
+    expect(events).toEqual(['a'])
+    expect(errors).toEqual([])
+  })
+
   it("'text': every frame is one message, SSE-looking or not", async () => {
     const { events } = await eventsFrom(['data: x\n\n', '{"data":"y"}'], { frames: 'text' })
     expect(events.map((e) => e[1])).toEqual(['data: x\n\n', '{"data":"y"}'])

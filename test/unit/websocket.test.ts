@@ -28,7 +28,7 @@ class Socket {
 }
 
 /** A transport on a scripted socket, opened; `onCall(method, handle)` runs inside each sink call (user code, as the driver runs listeners there). */
-async function open(onCall?: (method: string, handle: { close(): void }) => void, more: SubscribeOptions = {}) {
+async function open(onCall?: (method: string, handle: { close(): void }) => void, more: SubscribeOptions = {}, opened = true) {
   const env = { WebSocket: Socket as never, location: 'http://localhost/', window: undefined }
   const options = resolveOptions('http://localhost/events', { transports: ['websocket'], env, ...more }, { websocket })
   const calls: string[] = []
@@ -39,8 +39,10 @@ async function open(onCall?: (method: string, handle: { close(): void }) => void
   handle = websocket(context, sink)
   await Promise.resolve()
   await Promise.resolve()
-  Socket.last.onopen!()
-  calls.length = values.length = 0
+  if (opened) {
+    Socket.last.onopen!()
+    calls.length = values.length = 0
+  }
   return { calls, values, frame: (data: string) => Socket.last.onmessage!({ data }) }
 }
 
@@ -137,6 +139,24 @@ describe('websocket transport: user code in a frame (parse, handshake) can do an
     expect([error.kind, error.retryable, (error.cause as Error).message]).toEqual(['provider', true, 'no token'])
     expect(Socket.last.closed).toEqual([1000])
     handle.close()
+    expect(Socket.last.closed).toEqual([1000])
+  })
+
+  it('a handshake that closes the transport as it runs (user code): nothing is sent, the socket goes, nothing is reported after', async () => {
+    let handle: { close(): void } | undefined
+    const { calls } = await open(
+      (_, h) => void (handle = h),
+      {
+        handshake: () => {
+          handle!.close()
+          return ['a', 'b']
+        },
+      },
+      false,
+    )
+    Socket.last.onopen!()
+    expect(calls).toEqual(['open'])
+    expect(Socket.last.sent).toEqual([])
     expect(Socket.last.closed).toEqual([1000])
   })
 
