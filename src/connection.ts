@@ -9,7 +9,7 @@
 // current state); `drive`, the loop of inputs, steps and effects with its one timer; and
 // `openTransport`, a transport's context and sink for one attempt.
 import { report } from './report'
-import { SubwireError } from './errors'
+import { SubwireError, toError } from './errors'
 import { initial, step, type Ctx, type Effect, type Input, type Report, type Sides, type State } from './machine'
 import type { Resolved } from './options'
 import type { EventSourceMessage } from './parser'
@@ -370,7 +370,15 @@ function openTransport(
   const sink = {} as Record<string, (value?: unknown) => void>
   for (const method of SINK) sink[method] = (value) => feed([method === 'close' ? 'end' : method, epoch, value] as unknown as Report)
   const end = __DEV__ && limit && name !== 'websocket' ? counted(epoch, new URL(target).origin, sink, limit) : undefined
-  const made = implementations[name]!(context, sink as unknown as TransportSink)
+  let made: TransportHandle
+  try {
+    made = implementations[name]!(context, sink as unknown as TransportSink)
+  } catch (error) {
+    // A transport of your own that throws as it opens: that attempt failed (a network error with
+    // the exception as its cause), at once, and nothing is thrown out of the page's event loop.
+    sink.close!(toError(error, name))
+    made = { close() {} }
+  }
   return end ? { ...made, close: () => (end(), made.close()) } : made
 }
 

@@ -643,6 +643,37 @@ describe('each edge of the state machine', () => {
     expect(() => subscribe(URL_, { ...options, body: 'x' })).toThrow(SubwireError)
   })
 
+  it('a transport of your own that throws as it opens: the attempt fails at once with that cause, nothing thrown out of the page', async () => {
+    const { createSubscribe } = await import('../../src/core')
+    const sinks: TransportSink[] = []
+    const boom = new Error('boom')
+    const transport = (_: unknown, sink: TransportSink) => {
+      if (!sinks.length) (sinks.push(sink), (() => { throw boom })())
+      sinks.push(sink)
+      return { close() {} }
+    }
+    const subscribe = createSubscribe({ eventsource: transport })
+    const errors: SubwireError[] = []
+    const seen: string[] = []
+    const sub = subscribe(URL_, w.options({ transports: ['eventsource'], onError: (e) => errors.push(e), onMessage: (e) => seen.push(e.data) }))
+    await tick()
+    expect(sinks).toHaveLength(1)
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toBeInstanceOf(ConnectionError)
+    expect(errors[0]!.cause).toBe(boom)
+    expect(sub.state).toBe('reconnecting')
+    // The backoff's wait, not connectTimeout's: the next attempt opens within the first delay.
+    await tick(1500)
+    expect(sinks).toHaveLength(2)
+    // The sink of the attempt that threw is dead.
+    sinks[0]!.open()
+    sinks[0]!.event({ type: 'message', data: 'stale', id: '1', lastEventId: '1' })
+    sinks[1]!.open()
+    sinks[1]!.event({ type: 'message', data: 'a', id: '1', lastEventId: '1' })
+    expect(seen).toEqual(['a'])
+    sub.close()
+  })
+
   it('a server that replays the event it was asked to resume after does not double it', async () => {
     const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
     const data: string[] = []
