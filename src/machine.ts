@@ -47,9 +47,8 @@ export interface Attempt {
   /** Where it resumed from, and whether its first events are still checked for replays. */
   readonly from: string
   readonly checking: boolean
-  /** New events (and promised heartbeats); whether one had a new id; events it sent again. */
+  /** New events, ids and promised heartbeats; events it sent again. */
   readonly fresh: number
-  readonly identified?: boolean
   readonly replayed: number
   /** It polls (each request has its own deadline: no heartbeats to watch); the time it has to prove itself. */
   readonly polls?: boolean
@@ -191,7 +190,7 @@ export const JUMP = 60000
 const MAX_UNREADABLE = 3
 /** The shortest time from one connect to the next after progress: at most two a second. */
 const MIN_CYCLE = 500
-/** A connection that delivered a single new event is healthy only when the server asks to come back no sooner than this. */
+/** A connection that delivered a single new event (with an id or without) is healthy only when the server asks to come back no sooner than this. */
 const PACED = 1000
 
 const EMPTY = {
@@ -360,7 +359,7 @@ export function onMain(report: Report): void {
       if (++a.heartbeats > 1 && !s.cadence.includes(name)) s.cadence = [...s.cadence, name]
       if (s.cadence.includes(name)) {
         // A heartbeat the server promised, a second or more in: progress.
-        if (c.now - a.startedAt >= PACED) (a.fresh++, (a.identified = true))
+        if (c.now - a.startedAt >= PACED) a.fresh++
         watchSilence()
       }
       return
@@ -370,7 +369,7 @@ export function onMain(report: Report): void {
     case 'id': {
       const id = report[2]
       confirm(true)
-      if (id !== s.lastEventId) (a.fresh++, (a.identified = true))
+      if (id !== s.lastEventId) a.fresh++
       s.lastEventId = id
       if (id) c.sides?.delivered(id)
       return
@@ -417,7 +416,6 @@ function event(message: EventSourceMessage): void {
   // protocol: a server that cannot resume from the id it was given says so with a `reset` event.
   if (message.type === 'reset') return tell('reset', { transport, lastEventId: a.from })
   a.fresh++
-  if (id !== undefined) a.identified = true
   s.lastEventId = message.lastEventId
   c.sides?.delivered(id ?? '')
   tell('message', message, transport)
@@ -456,17 +454,18 @@ const unreadable = () => new ProtocolError(say('unreadable'), nameOf(), false)
 
 /**
  * End the attempt in use. A connection that made progress was healthy, however short: two or
- * more new events, or one with a new id (or a heartbeat it promised) while the server does not
+ * more new events, or one (an event, a new id, a heartbeat it promised) while the server does not
  * ask to come back within a second (its `retry`), or it stayed up `resetAfter`. Then the next
- * wait follows the server and the count starts again. (How long the connection took is not part
- * of it: a slow machine does not turn a reconnect loop into progress.)
+ * wait follows the server and the count starts again — as the native EventSource follows a server
+ * that sends one event per response, with an id or without. (How long the connection took is not
+ * part of it: a slow machine does not turn a reconnect loop into progress.)
  */
 export function stopMain(): void {
   const a = s.main
   if (!a) return
   const { resetAfter } = c.options.policy
   s.healthy = a.proven
-    ? a.fresh > 1 || (a.identified && (s.retryField ?? PACED) >= PACED) || c.now - a.startedAt >= resetAfter
+    ? a.fresh > 1 || (a.fresh > 0 && (s.retryField ?? PACED) >= PACED) || c.now - a.startedAt >= resetAfter
     : a.openedAt !== undefined && c.now - a.openedAt >= resetAfter
   if (s.healthy) s.backoff = progress()
   s.main = undefined

@@ -28,6 +28,8 @@ export const ROWS = [
     // the server reads nothing else: it answers every request with its first event.
     limits: { 'subwire fetch': { origin: 'eventsource: fetch across origins cannot resume on a server that reads only the header and refuses the preflight' } },
   },
+  // The tutorial server: one new event per response, no ids, and a retry field (PHP's echo-and-exit).
+  { name: 'one event per response, no ids, retry 1000', kind: 'sse', scenario: { total: 6, interval: 50, onePerResponse: true, ids: 'absent', retry: 1000 } },
   { name: 'a stream cut every 2 s, steady events, no retry field', kind: 'sse', scenario: { total: 300, interval: 20, cutEvery: 100 } },
   { name: 'server down 2 s, retry 500', kind: 'sse', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },
   { name: 'server down 3 s, retry 50', kind: 'sse', scenario: { ...quick, down: { after: 60, ms: 3000 }, retry: 50 } },

@@ -22,7 +22,8 @@ const PAGE_FILES = /^\/(dist\/subwire\.mjs|test\/browser\/pages\/parity\.(html|m
  * @property {number} interval ms between events
  * @property {number} [cutEvery] after every N-th published event, cut the open streams
  * @property {'end'|'reset'} [cutHow] a clean end of the response / WebSocket close 1000, or a reset
- * @property {boolean} [onePerResponse] each response carries the next event, then ends
+ * @property {boolean} [onePerResponse] each response carries the next event, then ends (with `ids: 'absent'`:
+ *   the tutorial server, which makes the next event when asked for one, at once)
  * @property {number} [retry] the SSE `retry` field, sent at the start of each response (over WebSocket, a `{ retry }` frame first)
  * @property {{ after: number, ms: number }} [down] after event N: every connection cut, new ones refused for ms
  * @property {'present'|'absent'|'restart'} [ids] `absent`: no ids, and events are produced only while a client listens;
@@ -57,6 +58,8 @@ export async function plainServer(kind, scenario, cors = 'same') {
   /** @type {{ id?: string, k: number, type?: string }[]} */
   let log = []
   let published = 0
+  // Events made by the tutorial server (one per response, no ids).
+  let served = 0
   let sequence = 0
   let started = false
   let downUntil = 0
@@ -164,6 +167,12 @@ export async function plainServer(kind, scenario, cors = 'same') {
   })
 
   function onePerResponseAnswer(req, res, id) {
+    if (ids === 'absent') {
+      // Nothing to resume from: every request gets the next event, made for it (once all were
+      // made, the response stays open and silent).
+      if (served < total) res.end(sseFrame(eventAt(++served)))
+      return
+    }
     const answer = () => {
       const next = after(id)[0]
       if (!next) return false

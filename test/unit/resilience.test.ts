@@ -134,6 +134,35 @@ describe('attempt counter and backoff', () => {
     sub.close()
   })
 
+  it('one event per response without ids (the tutorial server) follows the server as the native EventSource does: its retry, or a quick return without one', async () => {
+    const { sub, states, events } = start()
+    await tick()
+    const delays = () => states.filter((s) => s.state === 'reconnecting').map((s) => s.delay)
+    // retry: 10000, one new event, the end: each reconnect waits the server's 10 s (plus an eighth at most).
+    for (let i = 1; i <= 3; i++) {
+      last().open()
+      last().send(`retry: 10000\ndata: x${i}\n\n`)
+      last().drop(1000)
+      await tick(states.at(-1)!.delay!)
+    }
+    expect(delays()).toEqual([10625, 10625, 10625])
+    // No retry field: the connection made progress all the same; the next wait is quick, never sooner
+    // than half a second after the last connect, and the count does not climb (the first retry each time).
+    const fresh = start()
+    await tick()
+    for (let i = 1; i <= 4; i++) {
+      last().open()
+      last().send(`data: y${i}\n\n`)
+      last().drop(1000)
+      await tick(fresh.states.at(-1)!.delay!)
+    }
+    expect(fresh.states.filter((s) => s.state === 'reconnecting').map((s) => [s.delay, s.attempt])).toEqual([[500, 1], [500, 1], [500, 1], [500, 1]])
+    expect(events).toEqual(['x1@websocket', 'x2@websocket', 'x3@websocket'])
+    expect(fresh.events).toEqual(['y1@websocket', 'y2@websocket', 'y3@websocket', 'y4@websocket'])
+    sub.close()
+    fresh.sub.close()
+  })
+
   it('reports connecting (transport, attempt) → open → reconnecting (attempt, delay, error) → closed', async () => {
     const { sub, states } = start()
     await tick()
@@ -153,13 +182,14 @@ describe('attempt counter and backoff', () => {
   it('waits the WebSocket 1013 reason in seconds, plus jitter, and 1012 about a second, growing when it repeats', async () => {
     const { sub, states } = start()
     await tick()
+    // Connections that bring nothing new (a greeting): the hints are minimums that grow.
     last().open()
-    last().send('data: x\n\n')
+    last().send(': hi\n\n')
     last().drop(1013, '7')
     expect(states.at(-1)!.delay).toBe(7000 + 0.5 * 3500)
     await tick(9000)
     last().open()
-    last().send('data: x\n\n')
+    last().send(': hi\n\n')
     last().drop(1012)
     // The second failure in a row (the connection lived for less than resetAfter): the server's
     // 1 s grows as the policy does, to 2 s, plus jitter.
