@@ -48,17 +48,22 @@ import { minifyOptions } from '../rollup.config.mjs'
  * attempt to wait out connectTimeout; it fails that attempt at once now (+14 bytes, +24 in core).
  * Back to 14.13 KiB, and −0.02 KiB for each subwire/core bundle: a single new event without an id
  * counts as progress as one with an id does (a field of the attempt and its three updates gone).
+ * 14.14 KiB, and +0.01–0.02 KiB for each subwire/core bundle (+7 bytes, +14 in core): parity with
+ * the script that answers what is new, often nothing, and ends — the server's `retry` proves the
+ * transport and a clean end while it paces is progress (it fell back to another transport, or
+ * climbed the backoff to 30 s where the native object came back after its second) — and every
+ * poll answer is checked for replays (a server that ignores the resume id had it all delivered again).
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.13 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.14 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.68 * 1024 },
-  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.72 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.49 * 1024 },
-  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 8.93 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.7 * 1024 },
+  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.74 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.5 * 1024 },
+  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 8.95 * 1024 },
 ]
 
 const gzipped = (code) => ({ min: Buffer.byteLength(code), gzip: gzipSync(code, { level: 9 }).length })

@@ -375,8 +375,9 @@ export function onMain(report: Report): void {
       return
     }
     case 'retry':
+      // The server paces its clients: it speaks the protocol through this transport (proof).
       s.retryField = report[2]
-      return
+      return confirm(true)
     case 'warn':
       a.unreadable++
       tell('error', report[2])
@@ -385,6 +386,10 @@ export function onMain(report: Report): void {
       if (!a.proven && a.unreadable >= (a.polls ? 1 : MAX_UNREADABLE)) ended(unreadable())
       return
     case 'end':
+      // A clean end while the server paces its clients a second or more apart, with nothing sent
+      // again: "nothing now, come back then", as a poll's empty answer says. Progress: the next
+      // wait is the server's, as the native EventSource waits it.
+      if (!report[2] && a.proven && !a.replayed && (s.retryField ?? 0) >= PACED) a.fresh++
       ended(report[2])
   }
 }

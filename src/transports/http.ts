@@ -175,7 +175,6 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
   let retryField: number | undefined
   const frames = createFrames(context, { ...sink, retry: (ms) => sink.retry((retryField = ms)) })
   let done = false
-  let opened = false
   let controller: AbortController | undefined
   let timer: unknown
   let etag: string | null = null
@@ -209,11 +208,10 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
       const before = frames.events
       frames.resume(from)
       const { status, headers, ok } = response
-      if (!opened) {
-        opened = true
-        sink.open({ status, headers })
-        if (done) return -1
-      }
+      // Every answer opens: each request resumed from the last id, and what a server that ignores
+      // the resume id sends again is checked for replays (dropped) as after any reconnect.
+      sink.open({ status, headers })
+      if (done) return -1
       etag = headers.get('etag') ?? etag
       modified = headers.get('last-modified') ?? modified
       if (!ok || status === 204) discard(response)

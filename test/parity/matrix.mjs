@@ -30,6 +30,8 @@ export const ROWS = [
   },
   // The tutorial server: one new event per response, no ids, and a retry field (PHP's echo-and-exit).
   { name: 'one event per response, no ids, retry 1000', kind: 'sse', scenario: { total: 6, interval: 50, onePerResponse: true, ids: 'absent', retry: 1000 } },
+  // The script that answers what is new, often nothing, and exits; the browser comes back after retry.
+  { name: 'each response what is new (often nothing), then its end, retry 1000', kind: 'sse', scenario: { total: 6, interval: 1500, atOnce: true, retry: 1000 } },
   { name: 'a stream cut every 2 s, steady events, no retry field', kind: 'sse', scenario: { total: 300, interval: 20, cutEvery: 100 } },
   { name: 'server down 2 s, retry 500', kind: 'sse', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },
   { name: 'server down 3 s, retry 50', kind: 'sse', scenario: { ...quick, down: { after: 60, ms: 3000 }, retry: 50 } },

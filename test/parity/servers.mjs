@@ -24,6 +24,7 @@ const PAGE_FILES = /^\/(dist\/subwire\.mjs|test\/browser\/pages\/parity\.(html|m
  * @property {'end'|'reset'} [cutHow] a clean end of the response / WebSocket close 1000, or a reset
  * @property {boolean} [onePerResponse] each response carries the next event, then ends (with `ids: 'absent'`:
  *   the tutorial server, which makes the next event when asked for one, at once)
+ * @property {boolean} [atOnce] each response carries what was published after its Last-Event-ID, often nothing, and ends at once (the PHP script that checks and exits)
  * @property {number} [retry] the SSE `retry` field, sent at the start of each response (over WebSocket, a `{ retry }` frame first)
  * @property {{ after: number, ms: number }} [down] after event N: every connection cut, new ones refused for ms
  * @property {'present'|'absent'|'restart'} [ids] `absent`: no ids, and events are produced only while a client listens;
@@ -54,7 +55,7 @@ function corsHeaders(req, cors) {
  * answered, Last-Event-ID allowed).
  */
 export async function plainServer(kind, scenario, cors = 'same') {
-  const { total, interval, cutEvery = 0, cutHow = 'end', onePerResponse = false, retry, down, ids = 'present', restartAt = 0, keepalive = 0, lines = 1, types = [] } = scenario
+  const { total, interval, cutEvery = 0, cutHow = 'end', onePerResponse = false, atOnce = false, retry, down, ids = 'present', restartAt = 0, keepalive = 0, lines = 1, types = [] } = scenario
   /** @type {{ id?: string, k: number, type?: string }[]} */
   let log = []
   let published = 0
@@ -149,6 +150,7 @@ export async function plainServer(kind, scenario, cors = 'same') {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', ...corsHeaders(req, cors) })
     if (retry !== undefined) res.write(`retry: ${retry}\n\n`)
     if (onePerResponse) return onePerResponseAnswer(req, res, header)
+    if (atOnce) return void res.end(after(header).map(sseFrame).join(''))
     let ka
     const stream = {
       send: (e) => res.write(sseFrame(e)),

@@ -131,10 +131,15 @@ const ORDER: TransportName[] = ['websocket', 'eventsource', 'longpoll']
 
 /** Each row of the table in docs/transports-and-reconnect.md §2, as the machine must decide it. */
 const ROWS: Record<string, () => void> = {
-  'the server ended the stream cleanly (SSE end, WebSocket 1000/1001, long-poll answer) after the connection proved itself': () => {
+  'the server ended the stream cleanly (SSE end, WebSocket 1000/1001, long-poll answer) after the connection proved itself (its `retry` field proves it)': () => {
     const m = machine({ transports: ORDER })
     m.prove()
     expect(decision(m, 0, m.end())).toBe('retry')
+    // Accepted, then only the server's retry, then the end: proven by the field, retried.
+    const paced = machine({ transports: ORDER })
+    paced.feed(['open', paced.main!.epoch, undefined])
+    paced.feed(['retry', paced.main!.epoch, 1000])
+    expect(decision(paced, 0, paced.end())).toBe('retry')
   },
   'the same before it proved itself (an empty 200, a socket closed before any byte)': () => {
     const m = machine({ transports: ORDER })

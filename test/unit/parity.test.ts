@@ -455,6 +455,59 @@ describe('streams and polls', () => {
     sub.close()
   })
 
+  it('a poll answered by a server that ignores the resume id (it reads only Last-Event-ID) delivers each event once: every answer is checked for replays', async () => {
+    let published = 0
+    server.use(
+      http.get('http://localhost/all', () => {
+        // Everything since the start, every time: a plain SSE server reads no query.
+        published++
+        let body = 'retry: 1000\n\n'
+        for (let k = 1; k <= published; k++) body += `id: ${k}\ndata: e${k}\n\n`
+        return new HttpResponse(body, { headers: { 'content-type': 'text/event-stream' } })
+      }),
+    )
+    const data: string[] = []
+    const sub = createSubscribe({ longpoll })('http://localhost/all', w.options({ env: { ...w.env, fetch: globalThis.fetch.bind(globalThis) } }))
+    sub.on('message', (e) => data.push(e.data))
+    await tick()
+    for (let i = 0; i < 4; i++) {
+      await vi.waitFor(() => expect(published).toBeGreaterThan(i))
+      await tick(1000)
+    }
+    await vi.waitFor(() => expect(data.length).toBeGreaterThanOrEqual(4))
+    sub.close()
+    expect(data.slice(0, 4)).toEqual(['e1', 'e2', 'e3', 'e4'])
+    expect(new Set(data).size).toBe(data.length)
+  })
+
+  it("a stream that answers what is new, often nothing, and ends (retry: 1000) is read again after the server's retry, on the same transport, as the native object reads it", async () => {
+    const at: number[] = []
+    let next = 0
+    server.use(
+      http.get('http://localhost/check', () => {
+        at.push(Date.now())
+        // Nothing new on the first four requests; then one event.
+        const body = at.length === 5 ? `retry: 1000\nid: ${++next}\ndata: e${next}\n\n` : 'retry: 1000\n\n'
+        return new HttpResponse(body, { headers: { 'content-type': 'text/event-stream' } })
+      }),
+    )
+    const data: string[] = []
+    const transports: string[] = []
+    const sub = createSubscribe({ eventsource, longpoll })('http://localhost/check', w.options({ transports: ['eventsource', 'longpoll'], eventsource: 'fetch', env: { ...w.env, fetch: globalThis.fetch.bind(globalThis) } }))
+    sub.on('message', (e) => data.push(e.data))
+    sub.on('state', (s) => transports.push(s.transport!))
+    await tick()
+    for (let i = 0; i < 5; i++) {
+      await vi.waitFor(() => expect(at.length).toBeGreaterThan(i))
+      await tick(1125)
+    }
+    await vi.waitFor(() => expect(data).toEqual(['e1']))
+    sub.close()
+    expect([...new Set(transports)]).toEqual(['eventsource'])
+    // The server's second, and an eighth of it at most on top: no climbing while it answers.
+    for (const gap of at.slice(1, 5).map((t, i) => t - at[i]!)) expect(gap).toBeGreaterThanOrEqual(1000), expect(gap).toBeLessThanOrEqual(1125)
+  })
+
   it("long polling follows the server's retry after an answer with events, as the native object does between responses", async () => {
     const at: number[] = []
     server.use(
