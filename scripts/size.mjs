@@ -53,6 +53,9 @@ import { minifyOptions } from '../rollup.config.mjs'
  * transport and a clean end while it paces is progress (it fell back to another transport, or
  * climbed the backoff to 30 s where the native object came back after its second) — and every
  * poll answer is checked for replays (a server that ignores the resume id had it all delivered again).
+ * subwire/core + eventsource 11.71 KiB (+6 bytes, the UMD +6 within its budget): one event after the
+ * server held the connection a second or more is progress even with `retry: 0` (long polling over
+ * SSE climbed the backoff, 18–23 s for five events where the native object took 7.5 s).
  */
 export const budgets = [
   { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.14 * 1024, minified: true },
@@ -60,7 +63,7 @@ export const budgets = [
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.7 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.71 * 1024 },
   { name: 'subwire/core + websocket', core: 'websocket', limit: 10.74 * 1024 },
   { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.5 * 1024 },
   { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 8.95 * 1024 },

@@ -460,17 +460,19 @@ const unreadable = () => new ProtocolError(say('unreadable'), nameOf(), false)
 /**
  * End the attempt in use. A connection that made progress was healthy, however short: two or
  * more new events, or one (an event, a new id, a heartbeat it promised) while the server does not
- * ask to come back within a second (its `retry`), or it stayed up `resetAfter`. Then the next
- * wait follows the server and the count starts again — as the native EventSource follows a server
- * that sends one event per response, with an id or without. (How long the connection took is not
- * part of it: a slow machine does not turn a reconnect loop into progress.)
+ * ask to come back within a second (its `retry`) or after the server held the connection a second
+ * or more, or it stayed up `resetAfter`. Then the next wait follows the server and the count starts
+ * again — as the native EventSource follows a server that sends one event per response, with an id
+ * or without, held or not. What is left climbing is the loop: one event at once, and "come back at
+ * once" (even on a slow network, where a connection takes a second, it reconnects at most once a
+ * second, and MIN_CYCLE holds every reconnect after progress to two a second).
  */
 export function stopMain(): void {
   const a = s.main
   if (!a) return
   const { resetAfter } = c.options.policy
   s.healthy = a.proven
-    ? a.fresh > 1 || (a.fresh > 0 && (s.retryField ?? PACED) >= PACED) || c.now - a.startedAt >= resetAfter
+    ? a.fresh > 1 || (a.fresh > 0 && ((s.retryField ?? PACED) >= PACED || c.now - a.startedAt >= PACED)) || c.now - a.startedAt >= resetAfter
     : a.openedAt !== undefined && c.now - a.openedAt >= resetAfter
   if (s.healthy) s.backoff = progress()
   s.main = undefined

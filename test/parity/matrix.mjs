@@ -28,6 +28,12 @@ export const ROWS = [
     // the server reads nothing else: it answers every request with its first event.
     limits: { 'subwire fetch': { origin: 'eventsource: fetch across origins cannot resume on a server that reads only the header and refuses the preflight' } },
   },
+  {
+    name: 'one event per response, held until it exists, retry 0',
+    kind: 'sse',
+    scenario: { total: 5, interval: 1500, onePerResponse: true, retry: 0 },
+    limits: { 'subwire fetch': { origin: 'eventsource: fetch across origins cannot resume on a server that reads only the header and refuses the preflight' } },
+  },
   // The tutorial server: one new event per response, no ids, and a retry field (PHP's echo-and-exit).
   { name: 'one event per response, no ids, retry 1000', kind: 'sse', scenario: { total: 6, interval: 50, onePerResponse: true, ids: 'absent', retry: 1000 } },
   // The script that answers what is new, often nothing, and exits; the browser comes back after retry.

@@ -134,6 +134,22 @@ describe('attempt counter and backoff', () => {
     sub.close()
   })
 
+  it('one event per held response with retry: 0 (long polling over SSE) comes back at once, as the native object does: a held connection is no loop', async () => {
+    const { sub, states, events } = start()
+    await tick()
+    for (let i = 1; i <= 4; i++) {
+      last().open()
+      // The server holds the request until it has an event, two seconds here.
+      await tick(2000)
+      last().send(`retry: 0\nid: ${i}\ndata: x${i}\n\n`)
+      last().drop(1000)
+      await tick(states.at(-1)!.delay!)
+    }
+    expect(states.filter((s) => s.state === 'reconnecting').map((s) => s.delay)).toEqual([0, 0, 0, 0])
+    expect(events).toEqual(['x1@websocket', 'x2@websocket', 'x3@websocket', 'x4@websocket'])
+    sub.close()
+  })
+
   it('one event per response without ids (the tutorial server) follows the server as the native EventSource does: its retry, or a quick return without one', async () => {
     const { sub, states, events } = start()
     await tick()
