@@ -56,17 +56,22 @@ import { minifyOptions } from '../rollup.config.mjs'
  * subwire/core + eventsource 11.71 KiB (+6 bytes, the UMD +6 within its budget): one event after the
  * server held the connection a second or more is progress even with `retry: 0` (long polling over
  * SSE climbed the backoff, 18–23 s for five events where the native object took 7.5 s).
+ * 14.18 KiB, and +0.03–0.04 KiB for each subwire/core bundle (+32 bytes, +30–37 in core): the two
+ * rules above, made exact after the hostile-server tests caught them on a loaded machine — the
+ * server's hold counts from its answer (when it accepted), not from the request (a slow network
+ * made a `retry: 0` loop look held), and an event without an id is new only when its data differs
+ * from the last such event (one constant event and WebSocket 1012, again and again, must climb).
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.14 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.18 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.71 * 1024 },
-  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.74 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.5 * 1024 },
-  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 8.95 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.73 * 1024 },
+  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.77 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.54 * 1024 },
+  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 8.98 * 1024 },
 ]
 
 const gzipped = (code) => ({ min: Buffer.byteLength(code), gzip: gzipSync(code, { level: 9 }).length })

@@ -24,6 +24,7 @@ import type { Resolved } from './options'
 import type { EventSourceMessage } from './parser'
 import type { OpenDetails, TransportHandle } from './transports/types'
 import type { LogRecord, OpenInfo, ResetInfo, StateChange, TransportName } from './types'
+import { print } from './seen'
 import { say } from './text'
 
 /** The deadlines a connection keeps; the driver arms one timer for the earliest. */
@@ -35,8 +36,9 @@ export interface Attempt {
   readonly index: number
   readonly node: number
   readonly startedAt: number
-  /** The server accepted it (a WebSocket open, an HTTP 200 of the right type). */
+  /** The server accepted it (a WebSocket open, an HTTP 200 of the right type), and when. */
   readonly accepted?: boolean
+  readonly acceptedAt?: number
   /** It showed an event, a heartbeat or an id. */
   readonly proven?: boolean
   /** When it became `open` (proven, or accepted and trusted after its check). */
@@ -50,6 +52,8 @@ export interface Attempt {
   /** New events, ids and promised heartbeats; events it sent again. */
   readonly fresh: number
   readonly replayed: number
+  /** Development only: events without ids it sent first that were delivered lately (the no-ids diagnosis). */
+  readonly echoes?: number
   /** It polls (each request has its own deadline: no heartbeats to watch); the time it has to prove itself. */
   readonly polls?: boolean
   readonly proofTimeout: number
@@ -76,6 +80,8 @@ export interface State {
   readonly lastEventId: string
   /** The server's `retry` field. */
   readonly retryField?: number | undefined
+  /** A print of the data of the last event without an id. */
+  readonly plain?: number
   readonly waitingFor?: StateChange['waitingFor']
   readonly authRetried?: boolean
   /** The retry that is waiting was asked for by the server (page events do not cut it short). */
@@ -344,6 +350,7 @@ export function onMain(report: Report): void {
       // Last-Event-ID): what the server sends first is checked for replays again.
       if (a.accepted) return void ((a.from = s.lastEventId), (a.checking = true))
       a.accepted = true
+      a.acceptedAt = c.now
       a.details = report[2]
       if (report[2]?.proven) confirm(true)
       return
@@ -404,7 +411,7 @@ function event(message: EventSourceMessage): void {
   if (__DEV__ && a.checking && id === undefined && c.again?.(message.data)) {
     // Three events without ids, first on a new connection, all delivered lately: the server
     // replays what it holds, and with no ids there is no resume point to drop them by.
-    if (++a.replayed === 3 && !s.toldReplay) {
+    if ((a.echoes = (a.echoes ?? 0) + 1) === 3 && !s.toldReplay) {
       s.toldReplay = true
       tell('error', new ProtocolError(say('no-ids'), transport))
     }
@@ -420,7 +427,11 @@ function event(message: EventSourceMessage): void {
   }
   // protocol: a server that cannot resume from the id it was given says so with a `reset` event.
   if (message.type === 'reset') return tell('reset', { transport, lastEventId: a.from })
-  a.fresh++
+  // New: an id, or without one, data other than the last event without an id had. (The first such
+  // event, or the same data again — a greeting, or what the server holds sent again — is delivered
+  // but shows no progress: without ids, newness shows only against what came before.)
+  const plain = s.plain
+  if (id !== undefined || plain !== (s.plain = print(message.data)) && plain !== undefined) a.fresh++
   s.lastEventId = message.lastEventId
   c.sides?.delivered(id ?? '')
   tell('message', message, transport)
@@ -461,7 +472,8 @@ const unreadable = () => new ProtocolError(say('unreadable'), nameOf(), false)
  * End the attempt in use. A connection that made progress was healthy, however short: two or
  * more new events, or one (an event, a new id, a heartbeat it promised) while the server does not
  * ask to come back within a second (its `retry`) or after the server held the connection a second
- * or more, or it stayed up `resetAfter`. Then the next wait follows the server and the count starts
+ * or more once it answered (counted from its answer: a slow network does not make a loop look
+ * held), or it stayed up `resetAfter`. Then the next wait follows the server and the count starts
  * again — as the native EventSource follows a server that sends one event per response, with an id
  * or without, held or not. What is left climbing is the loop: one event at once, and "come back at
  * once" (even on a slow network, where a connection takes a second, it reconnects at most once a
@@ -472,7 +484,7 @@ export function stopMain(): void {
   if (!a) return
   const { resetAfter } = c.options.policy
   s.healthy = a.proven
-    ? a.fresh > 1 || (a.fresh > 0 && ((s.retryField ?? PACED) >= PACED || c.now - a.startedAt >= PACED)) || c.now - a.startedAt >= resetAfter
+    ? a.fresh > 1 || (a.fresh > 0 && ((s.retryField ?? PACED) >= PACED || c.now - a.acceptedAt! >= PACED)) || c.now - a.startedAt >= resetAfter
     : a.openedAt !== undefined && c.now - a.openedAt >= resetAfter
   if (s.healthy) s.backoff = progress()
   s.main = undefined

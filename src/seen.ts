@@ -18,7 +18,7 @@ export interface Seen {
 }
 
 /** A cheap fingerprint of the data: its length and up to 32 characters spread over it. */
-function print(data: string): number {
+export function print(data: string): number {
   let hash = data.length
   const step = Math.max(1, data.length >> 5)
   for (let i = 0; i < data.length; i += step) hash = Math.imul(hash ^ data.charCodeAt(i), 16777619)

@@ -222,6 +222,7 @@ export const sides: Sides = {
         return
       case 'open':
         a.accepted = true
+        a.acceptedAt = c.now
         a.details = report[2]
         // A side that proves itself by opening (the native EventSource) takes over at once.
         if (race && report[2]?.proven) {

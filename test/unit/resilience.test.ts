@@ -150,6 +150,38 @@ describe('attempt counter and backoff', () => {
     sub.close()
   })
 
+  it('one event at once with retry: 0 climbs the curve even when every connection takes seconds to be answered (a slow network does not make a loop look held)', async () => {
+    const { sub, states } = start()
+    await tick()
+    for (let i = 1; i <= 3; i++) {
+      // The answer takes 1.5 s to come (a loaded network), then the event at once and the end.
+      await tick(1500)
+      last().open()
+      last().send(`retry: 0\nid: ${i}\ndata: x${i}\n\n`)
+      last().drop(1000)
+      await tick(states.at(-1)!.delay!)
+    }
+    const delays = states.filter((s) => s.state === 'reconnecting').map((s) => s.delay!)
+    expect(delays[1]).toBeGreaterThanOrEqual(2000)
+    expect(delays[2]).toBeGreaterThan(delays[1]!)
+    sub.close()
+  })
+
+  it('without ids, one event per connection is progress only when its data is new: the same data again and again (a greeting, what the server holds) climbs', async () => {
+    const { sub, states, events } = start()
+    await tick()
+    for (let i = 1; i <= 3; i++) {
+      last().open()
+      last().send('data: hello\n\n')
+      last().drop(1006)
+      await tick(states.at(-1)!.delay!)
+    }
+    expect(states.filter((s) => s.state === 'reconnecting').map((s) => s.delay)).toEqual([500, 1000, 2000])
+    // Delivered every time all the same: the same value may come again for real.
+    expect(events).toEqual(['hello@websocket', 'hello@websocket', 'hello@websocket'])
+    sub.close()
+  })
+
   it('one event per response without ids (the tutorial server) follows the server as the native EventSource does: its retry, or a quick return without one', async () => {
     const { sub, states, events } = start()
     await tick()
@@ -198,14 +230,13 @@ describe('attempt counter and backoff', () => {
   it('waits the WebSocket 1013 reason in seconds, plus jitter, and 1012 about a second, growing when it repeats', async () => {
     const { sub, states } = start()
     await tick()
-    // Connections that bring nothing new (a greeting): the hints are minimums that grow.
     last().open()
-    last().send(': hi\n\n')
+    last().send('data: x\n\n')
     last().drop(1013, '7')
     expect(states.at(-1)!.delay).toBe(7000 + 0.5 * 3500)
     await tick(9000)
     last().open()
-    last().send(': hi\n\n')
+    last().send('data: x\n\n')
     last().drop(1012)
     // The second failure in a row (the connection lived for less than resetAfter): the server's
     // 1 s grows as the policy does, to 2 s, plus jitter.
