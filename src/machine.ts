@@ -36,8 +36,7 @@ export interface Attempt {
   readonly index: number
   readonly node: number
   readonly startedAt: number
-  /** The server accepted it (a WebSocket open, an HTTP 200 of the right type), and when. */
-  readonly accepted?: boolean
+  /** When the server accepted it (a WebSocket open, an HTTP 200 of the right type); undefined until then. */
   readonly acceptedAt?: number
   /** It showed an event, a heartbeat or an id. */
   readonly proven?: boolean
@@ -348,8 +347,7 @@ export function onMain(report: Report): void {
     case 'open':
       // Open again: the transport reconnected by itself (the native EventSource, sending
       // Last-Event-ID): what the server sends first is checked for replays again.
-      if (a.accepted) return void ((a.from = s.lastEventId), (a.checking = true))
-      a.accepted = true
+      if (a.acceptedAt !== undefined) return void ((a.from = s.lastEventId), (a.checking = true))
       a.acceptedAt = c.now
       a.details = report[2]
       if (report[2]?.proven) confirm(true)
@@ -430,8 +428,9 @@ function event(message: EventSourceMessage): void {
   // New: an id, or without one, data other than the last event without an id had. (The first such
   // event, or the same data again — a greeting, or what the server holds sent again — is delivered
   // but shows no progress: without ids, newness shows only against what came before.)
+  // (Without an id, the new print is stored as it is compared with the one before.)
   const plain = s.plain
-  if (id !== undefined || plain !== (s.plain = print(message.data)) && plain !== undefined) a.fresh++
+  if (id !== undefined || (plain !== (s.plain = print(message.data)) && plain !== undefined)) a.fresh++
   s.lastEventId = message.lastEventId
   c.sides?.delivered(id ?? '')
   tell('message', message, transport)
@@ -506,7 +505,7 @@ export function ended(error: SubwireError | undefined): void {
   // Nobody listens any more (the sharing grace after the last subscription left): done.
   if (s.idle) return finish()
   // One answer (oneShot): its clean end is the end; cut off after it began, it resumes only by id.
-  if (c.options.oneShot && a.accepted) {
+  if (c.options.oneShot && a.acceptedAt !== undefined) {
     if (!error) return finish(undefined, 'end')
     if (!s.lastEventId) return finish(new ConnectionError(say('cut-off'), from, undefined, error))
   }
@@ -527,7 +526,7 @@ export function ended(error: SubwireError | undefined): void {
   // "No stream here", definitely: a non-retryable HTTP answer, or a WebSocket that never opened
   // (which cannot tell a missing endpoint from a server that is down: it counts only beside an
   // HTTP answer).
-  if (error instanceof HttpError ? !error.retryable && !statuses[status!] : from === 'websocket' && !a.accepted && error?.kind === 'connection') {
+  if (error instanceof HttpError ? !error.retryable && !statuses[status!] : from === 'websocket' && a.acceptedAt === undefined && error?.kind === 'connection') {
     s.missing = [...s.missing, `${a.node} ${from}`, ...(error instanceof HttpError ? ['http'] : [])]
   }
   if (decision === 'fallback') {
@@ -546,7 +545,7 @@ export function ended(error: SubwireError | undefined): void {
   }
   const hint = (error as HttpError | ConnectionError | undefined)?.retryAfter ?? s.retryField
   let delay: number | false = 0
-  if (!auth) [s.backoff, delay] = failed(s.backoff, policy, c.now, error, hint, !a.accepted, c.random, c.options.customRetry, c.report)
+  if (!auth) [s.backoff, delay] = failed(s.backoff, policy, c.now, error, hint, a.acceptedAt === undefined, c.random, c.options.customRetry, c.report)
   // However a server that made progress paces itself, at most two connects a second.
   if (delay !== false && s.healthy) delay = Math.max(delay, MIN_CYCLE - (c.now - a.startedAt))
   if (delay === false) return finish(error ?? new ConnectionError(say('gave-up'), from))
@@ -590,7 +589,7 @@ function proofDue(): void {
   // Trusted after a check that had nothing to say, and silent since: ask again.
   if (a.openedAt !== undefined) return void c.sides?.silent()
   if (a.unreadable) return ended(unreadable())
-  if (!a.accepted) {
+  if (a.acceptedAt === undefined) {
     s.slow++
     log('timeout')
     return ended(new TimeoutError(say('no-answer', a.proofTimeout, c.diagnose?.(name)), name))

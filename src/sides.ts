@@ -88,8 +88,8 @@ function swap(keep: boolean): void {
 function won(delivered: boolean): void {
   const winner = s.side!
   const preferred = s.main!
-  const blocked = !preferred.accepted && nameOf(preferred) === 'websocket'
-  if (preferred.accepted && delivered) {
+  const blocked = preferred.acceptedAt === undefined && nameOf(preferred) === 'websocket'
+  if (preferred.acceptedAt !== undefined && delivered) {
     swap(true)
     s.side = { ...s.side!, starving: true }
     arm('side', RACE)
@@ -128,7 +128,7 @@ function probeBetween(from: number, to: number): void {
 function quiet(failed = false): void {
   const main = s.main!
   dropSide()
-  if (main.accepted && main.openedAt === undefined) confirm(false)
+  if (main.acceptedAt !== undefined && main.openedAt === undefined) confirm(false)
   if (s.main && !s.main.proven) arm('proof', c.options.connectTimeout * 2 ** Math.min(failed ? 0 : s.rechecks++, 5))
   // A probe that this check replaced (or that came due meanwhile) is due again.
   scheduleProbe()
@@ -221,7 +221,6 @@ export const sides: Sides = {
         a.proofTimeout = report[2].proofTimeout ?? c.options.connectTimeout
         return
       case 'open':
-        a.accepted = true
         a.acceptedAt = c.now
         a.details = report[2]
         // A side that proves itself by opening (the native EventSource) takes over at once.
