@@ -674,6 +674,28 @@ describe('each edge of the state machine', () => {
     sub.close()
   })
 
+  it('a transport of your own that closes the subscription and then throws as it opens: closed, nothing reported after, nothing opened again', async () => {
+    const { createSubscribe } = await import('../../src/core')
+    let opened = 0
+    let sub: ReturnType<ReturnType<typeof createSubscribe>> | undefined
+    const transport = () => {
+      opened++
+      sub!.close()
+      throw new Error('boom')
+    }
+    const subscribe = createSubscribe({ eventsource: transport })
+    const errors: SubwireError[] = []
+    const states: string[] = []
+    sub = subscribe(URL_, w.options({ transports: ['eventsource'], onError: (e) => errors.push(e), onStateChange: (s) => states.push(s.state) }))
+    await tick()
+    await tick(60000)
+    expect(opened).toBe(1)
+    expect(sub.state).toBe('closed')
+    expect(errors).toEqual([])
+    expect(states.at(-1)).toBe('closed')
+    expect(states.filter((s) => s === 'closed')).toHaveLength(1)
+  })
+
   it('a server that replays the event it was asked to resume after does not double it', async () => {
     const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
     const data: string[] = []
