@@ -677,16 +677,17 @@ describe('each edge of the state machine', () => {
   it('a transport of your own that closes the subscription and then throws as it opens: closed, nothing reported after, nothing opened again', async () => {
     const { createSubscribe } = await import('../../src/core')
     let opened = 0
-    let sub: ReturnType<ReturnType<typeof createSubscribe>> | undefined
+    let close = () => {}
     const transport = () => {
       opened++
-      sub!.close()
+      close()
       throw new Error('boom')
     }
     const subscribe = createSubscribe({ eventsource: transport })
     const errors: SubwireError[] = []
     const states: string[] = []
-    sub = subscribe(URL_, w.options({ transports: ['eventsource'], onError: (e) => errors.push(e), onStateChange: (s) => states.push(s.state) }))
+    const sub = subscribe(URL_, w.options({ transports: ['eventsource'], onError: (e) => errors.push(e), onStateChange: (s) => states.push(s.state) }))
+    close = () => sub.close()
     await tick()
     await tick(60000)
     expect(opened).toBe(1)
