@@ -63,17 +63,21 @@ import { minifyOptions } from '../rollup.config.mjs'
  * from the last such event (one constant event and WebSocket 1012, again and again, must climb).
  * subwire/core + nativeEventSource 8.99 KiB (+2 bytes; the UMD +3 within its budget, the other core
  * bundles 1–3 bytes smaller): an attempt keeps when it was accepted, not also a flag that it was.
+ * 14.19 KiB, and +0.01–0.02 KiB for each subwire/core bundle (+15 bytes, +14–18 in core): parity —
+ * an event without an id (a greeting sent first on every connection) ended the replay check, so a
+ * server that then sent everything again had it all delivered twice (fetch across origins, where
+ * Last-Event-ID cannot go); the check goes on past it, and the resume point stays where it is.
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.18 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.19 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.73 * 1024 },
-  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.77 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.54 * 1024 },
-  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 8.99 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.75 * 1024 },
+  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.79 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.55 * 1024 },
+  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.0 * 1024 },
 ]
 
 const gzipped = (code) => ({ min: Buffer.byteLength(code), gzip: gzipSync(code, { level: 9 }).length })

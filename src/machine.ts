@@ -51,7 +51,7 @@ export interface Attempt {
   /** New events, ids and promised heartbeats; events it sent again. */
   readonly fresh: number
   readonly replayed: number
-  /** Development only: events without ids it sent first that were delivered lately (the no-ids diagnosis). */
+  /** Development only: events without ids it sent first that were delivered lately (the no-ids diagnosis); -1 once one was not. */
   readonly echoes?: number
   /** It polls (each request has its own deadline: no heartbeats to watch); the time it has to prove itself. */
   readonly polls?: boolean
@@ -406,22 +406,28 @@ function event(message: EventSourceMessage): void {
   confirm(true)
   const transport = nameOf()
   const { id } = message
-  if (__DEV__ && a.checking && id === undefined && c.again?.(message.data)) {
-    // Three events without ids, first on a new connection, all delivered lately: the server
-    // replays what it holds, and with no ids there is no resume point to drop them by.
-    if ((a.echoes = (a.echoes ?? 0) + 1) === 3 && !s.toldReplay) {
-      s.toldReplay = true
-      tell('error', new ProtocolError(say('no-ids'), transport))
+  if (a.checking) {
+    if (id === undefined) {
+      // No id, nothing to drop it by: a greeting (`event: hello`) or a note in the replay. It
+      // leaves the check on for the events with ids after it, and the resume point where it is
+      // (the stream's own last id moved with the replay it dropped).
+      if (message.lastEventId !== s.lastEventId) message = { ...message, lastEventId: s.lastEventId }
+      // Development: three events without ids, first on a new connection, all delivered lately:
+      // the server replays what it holds, and with no ids there is no resume point to drop them by.
+      if (__DEV__ && a.echoes !== -1 && (a.echoes = c.again?.(message.data) ? (a.echoes ?? 0) + 1 : -1) === 3 && !s.toldReplay) {
+        s.toldReplay = true
+        tell('error', new ProtocolError(say('no-ids'), transport))
+      }
+    } else {
+      // What a server sends first after a reconnect may be what was delivered already: the event
+      // it was asked to resume after (">=" for ">"), or all it holds (it could not read the
+      // resume point). Dropped; the resume point stays. The same id with other data: the
+      // server's ids started again, so events may be missing.
+      const known = (a.from !== '' && id === a.from) || c.seen(id, message.data)
+      if (known) return void (id !== a.from && a.replayed++)
+      a.checking = false
+      if (known === false) tell('reset', { transport, lastEventId: a.from })
     }
-  } else if (a.checking) {
-    // What a server sends first after a reconnect may be what was delivered already: the event
-    // it was asked to resume after (">=" for ">"), or all it holds (it could not read the
-    // resume point). Dropped; the resume point stays. The same id with other data: the
-    // server's ids started again, so events may be missing.
-    const known = id === undefined ? undefined : (a.from !== '' && id === a.from) || c.seen(id, message.data)
-    if (known) return void (id !== a.from && a.replayed++)
-    a.checking = false
-    if (known === false) tell('reset', { transport, lastEventId: a.from })
   }
   // protocol: a server that cannot resume from the id it was given says so with a `reset` event.
   if (message.type === 'reset') return tell('reset', { transport, lastEventId: a.from })

@@ -426,8 +426,11 @@ function relayOf(tab: () => Tab): ConnectionListener {
       const t = tab()
       // A new leader resumes from the furthest point it learned; the server's replay of what the
       // group has is not news to it (the connection drops its own doubles; these came from others).
-      if (t.checking && had(t, m)) return
-      t.checking = false
+      // (An event without an id, a greeting, leaves the check on for the events with ids after it.)
+      if (t.checking) {
+        if (had(t, m)) return
+        if (m.id !== undefined) t.checking = false
+      }
       const e = { t: 'event', term: t.tenure, n: (t.n = ++t.count), after: t.lastEventId, m, tr } as const
       t.unsent = !t.followers.size
       relay(t, e)

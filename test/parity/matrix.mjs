@@ -38,6 +38,8 @@ export const ROWS = [
   { name: 'one event per response, no ids, retry 1000', kind: 'sse', scenario: { total: 6, interval: 50, onePerResponse: true, ids: 'absent', retry: 1000 } },
   // The script that answers what is new, often nothing, and exits; the browser comes back after retry.
   { name: 'each response what is new (often nothing), then its end, retry 1000', kind: 'sse', scenario: { total: 6, interval: 1500, atOnce: true, retry: 1000 } },
+  // A greeting without an id first on every connection (`event: hello`), then what the server holds.
+  { name: 'a greeting without an id on each connection, cut every 50 events', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, hello: true } },
   { name: 'a stream cut every 2 s, steady events, no retry field', kind: 'sse', scenario: { total: 300, interval: 20, cutEvery: 100 } },
   { name: 'server down 2 s, retry 500', kind: 'sse', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },
   { name: 'server down 3 s, retry 50', kind: 'sse', scenario: { ...quick, down: { after: 60, ms: 3000 }, retry: 50 } },

@@ -34,6 +34,7 @@ const PAGE_FILES = /^\/(dist\/subwire\.mjs|test\/browser\/pages\/parity\.(html|m
  * @property {number} [keepalive] a comment every N ms on each stream
  * @property {number} [lines] data lines per event
  * @property {string[]} [types] event types, in turn (default: none, i.e. `message`)
+ * @property {boolean} [hello] each SSE response and WebSocket connection starts with a greeting without an id (`event: hello`)
  */
 
 /** The data of event number k (its first line is `e<k>`). */
@@ -55,7 +56,7 @@ function corsHeaders(req, cors) {
  * answered, Last-Event-ID allowed).
  */
 export async function plainServer(kind, scenario, cors = 'same') {
-  const { total, interval, cutEvery = 0, cutHow = 'end', onePerResponse = false, atOnce = false, retry, down, ids = 'present', restartAt = 0, keepalive = 0, lines = 1, types = [] } = scenario
+  const { total, interval, cutEvery = 0, cutHow = 'end', onePerResponse = false, atOnce = false, retry, down, ids = 'present', restartAt = 0, keepalive = 0, lines = 1, types = [], hello = false } = scenario
   /** @type {{ id?: string, k: number, type?: string }[]} */
   let log = []
   let published = 0
@@ -149,6 +150,7 @@ export async function plainServer(kind, scenario, cors = 'same') {
     if (url.searchParams.has('lastEventId')) stats.withQuery++
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', ...corsHeaders(req, cors) })
     if (retry !== undefined) res.write(`retry: ${retry}\n\n`)
+    if (hello) res.write('event: hello\ndata: connected\n\n')
     if (onePerResponse) return onePerResponseAnswer(req, res, header)
     if (atOnce) return void res.end(after(header).map(sseFrame).join(''))
     let ka
@@ -232,6 +234,7 @@ export async function plainServer(kind, scenario, cors = 'same') {
       // The scenario's retry, as the SSE server sends it at the start of each response (a JSON
       // envelope with `retry` only).
       if (retry !== undefined) ws.send(JSON.stringify({ retry }))
+      if (hello) ws.send(JSON.stringify({ event: 'hello', data: 'connected' }))
       for (const e of after(id)) send(e)
     })
   })

@@ -88,6 +88,32 @@ describe('replays after a reconnect', () => {
     sub.close()
   })
 
+  it('a greeting without an id first on each connection (event: hello) does not end the check: the whole log sent after it is still dropped', async () => {
+    const { sub, data, resets } = await resumed(5)
+    const hellos: string[] = []
+    sub.on('hello', (e) => hellos.push(e.data))
+    w.last().sink.event({ type: 'hello', data: 'connected', id: undefined, lastEventId: '5' })
+    for (let k = 1; k <= 7; k++) w.last().sink.event(message(k))
+    expect(data).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7'])
+    expect(hellos).toEqual(['connected'])
+    expect(resets).toEqual([])
+    // A message without an id in the middle of the replay does not end it either.
+    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    await tick(1000)
+    w.last().sink.open()
+    const notes: string[] = []
+    sub.on('message', (e) => e.id === undefined && notes.push(e.lastEventId))
+    w.last().sink.event(message(6))
+    // (The stream's own last id is 6 here: the replay it sent moved it. The resume point stays 7.)
+    w.last().sink.event({ type: 'message', data: 'note', id: undefined, lastEventId: '6' })
+    expect(sub.lastEventId).toBe('7')
+    expect(notes).toEqual(['7'])
+    for (let k = 7; k <= 8; k++) w.last().sink.event(message(k))
+    expect(data).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'note', 'e8'])
+    expect(sub.lastEventId).toBe('8')
+    sub.close()
+  })
+
   it('only the start of a connection is checked: once something new came, the stream is delivered as it is', async () => {
     const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
     const data: string[] = []

@@ -211,6 +211,17 @@ describe('across tabs', () => {
     close()
   })
 
+  it('a new leader whose server greets first (an event without an id) and then sends everything again still drops what the group had', async () => {
+    const { t1, next, data, close } = await crashWithSlowTab(1, 3, 2)
+    expect(next.from).toBe('5')
+    next.sink.event({ type: 'hello', data: 'connected', id: undefined, lastEventId: '5' })
+    send(t1, 6)
+    await tick()
+    expect(data(1)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6'])
+    expect(data(2)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6'])
+    close()
+  })
+
   it('a tab that answers a new leader only after its first event (busy as the leader changed) still gets that event, with no event after it', async () => {
     const { tabs: [t0, t1, t2], locks, hold, release } = tabs(3)
     const subs = [t0!, t1!, t2!].map((t) => t.subscribe(URL_, shared(t)))
