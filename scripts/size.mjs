@@ -67,17 +67,23 @@ import { minifyOptions } from '../rollup.config.mjs'
  * an event without an id (a greeting sent first on every connection) ended the replay check, so a
  * server that then sent everything again had it all delivered twice (fetch across origins, where
  * Last-Event-ID cannot go); the check goes on past it, and the resume point stays where it is.
+ * 14.24 KiB, and +0.05–0.06 KiB for each subwire/core bundle (+46 bytes, +56–57 in core): parity —
+ * a server whose ids name the stream, not a place in it (the same id on every event), lost every
+ * event after its first reconnect: each was taken for "the event asked to resume after" and
+ * dropped. A replay is now what was delivered in the order it was delivered (the replay window
+ * keeps each event's place); the event asked after is dropped by its id alone only first, and only
+ * when it was delivered in an earlier page.
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.19 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.24 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.75 * 1024 },
-  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.79 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.55 * 1024 },
-  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.0 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.81 * 1024 },
+  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.84 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.61 * 1024 },
+  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.05 * 1024 },
 ]
 
 const gzipped = (code) => ({ min: Buffer.byteLength(code), gzip: gzipSync(code, { level: 9 }).length })

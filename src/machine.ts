@@ -48,6 +48,8 @@ export interface Attempt {
   /** Where it resumed from, and whether its first events are still checked for replays. */
   readonly from: string
   readonly checking: boolean
+  /** The place (in the order delivered) of the last event this check dropped; -1: the one asked after, not known here. */
+  readonly at?: number | undefined
   /** New events, ids and promised heartbeats; events it sent again. */
   readonly fresh: number
   readonly replayed: number
@@ -146,8 +148,8 @@ export interface Ctx {
   readonly grace: number
   online(): boolean
   hidden(): boolean
-  /** The replay window: delivered before (same id, same data), same id with other data, or not seen. */
-  seen(id: string, data: string): boolean | undefined
+  /** The replay window: delivered before (same id, same data: its place in the order delivered), same id with other data (`false`), or not seen. */
+  seen(id: string, data: string): number | false | undefined
   /** Development only: an event without an id and with this data was delivered lately. */
   readonly again?: ((data: string) => boolean) | undefined
   /** The endpoint worked in this page. */
@@ -347,7 +349,7 @@ export function onMain(report: Report): void {
     case 'open':
       // Open again: the transport reconnected by itself (the native EventSource, sending
       // Last-Event-ID): what the server sends first is checked for replays again.
-      if (a.acceptedAt !== undefined) return void ((a.from = s.lastEventId), (a.checking = true))
+      if (a.acceptedAt !== undefined) return void ((a.from = s.lastEventId), (a.checking = true), (a.at = undefined))
       a.acceptedAt = c.now
       a.details = report[2]
       if (report[2]?.proven) confirm(true)
@@ -419,14 +421,20 @@ function event(message: EventSourceMessage): void {
         tell('error', new ProtocolError(say('no-ids'), transport))
       }
     } else {
-      // What a server sends first after a reconnect may be what was delivered already: the event
-      // it was asked to resume after (">=" for ">"), or all it holds (it could not read the
-      // resume point). Dropped; the resume point stays. The same id with other data: the
-      // server's ids started again, so events may be missing.
-      const known = (a.from !== '' && id === a.from) || c.seen(id, message.data)
-      if (known) return void (id !== a.from && a.replayed++)
+      // What a server sends first after a reconnect may be what was delivered already, in the
+      // order it was delivered: the event it was asked to resume after (">=" for ">"; first, and
+      // when it was delivered in an earlier page, by its id alone), or all it holds (it could not
+      // read the resume point). Dropped; the resume point stays. An event delivered before but
+      // not after the last one dropped is no replay: the same event again (ids that name the
+      // stream, not a place in it). The same id with other data: the server's ids started again
+      // (or name no place), so events may be missing.
+      const at = c.seen(id, message.data)
+      if (at === undefined ? a.at === undefined && a.from !== '' && id === a.from : at !== false && at > (a.at ?? -1)) {
+        a.at = at || -1
+        return void (id !== a.from && a.replayed++)
+      }
       a.checking = false
-      if (known === false) tell('reset', { transport, lastEventId: a.from })
+      if (at === false) tell('reset', { transport, lastEventId: a.from })
     }
   }
   // protocol: a server that cannot resume from the id it was given says so with a `reset` event.

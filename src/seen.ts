@@ -11,8 +11,11 @@ export const SIZE = 1000
 export interface Seen {
   /** An event with an id was delivered. */
   add(id: string, data: string): void
-  /** `true`: delivered before (same id, same data); `false`: same id, other data; `undefined`: not among the last SIZE. */
-  has(id: string, data: string): boolean | undefined
+  /**
+   * Delivered before (same id, same data): its place in the order delivered (from 1, larger is later);
+   * `false`: the same id with other data; `undefined`: not among the last SIZE.
+   */
+  has(id: string, data: string): number | false | undefined
   /** Development build: whether an event without an id and with this data was among the last SIZE such events. */
   again?: ((data: string) => boolean) | undefined
 }
@@ -28,7 +31,9 @@ export function print(data: string): number {
 export function createSeen(): Seen {
   const ids: string[] = []
   const prints: number[] = []
+  const places: number[] = []
   const plain: number[] = []
+  let count = 0
   let next = 0
   let nextPlain = 0
   return {
@@ -40,12 +45,13 @@ export function createSeen(): Seen {
       }
       ids[next] = id
       prints[next] = print(data)
+      places[next] = ++count
       next = (next + 1) % SIZE
     },
     again: __DEV__ ? (data) => plain.includes(print(data)) : undefined,
     has(id, data) {
       const i = ids.lastIndexOf(id)
-      return i < 0 ? undefined : prints[i] === print(data)
+      return i < 0 ? undefined : prints[i] === print(data) && places[i]!
     },
   }
 }

@@ -207,8 +207,9 @@ interface Tab {
   // The ring: the last RING events, oldest at `oldest` once it is full.
   readonly ring: Relay[]
   oldest: number
-  // The leader's connection (re)opened: what its server sends first may be what the group has.
-  checking?: boolean
+  // The leader's connection (re)opened: what its server sends first may be what the group has
+  // (`true`; then the event of the ring the check dropped last).
+  checking?: true | Relay | undefined
   state: State
   transport?: TransportName | undefined
   attempt: number
@@ -273,11 +274,16 @@ function tabConnection(key: string, options: Resolved, open: Open, grace: number
 const inOrder = (t: Tab) => (t.oldest ? [...t.ring.slice(t.oldest), ...t.ring.slice(0, t.oldest)] : t.ring)
 
 /**
- * An event in the ring (same id, same data; the same id with other data is new: the server's ids
- * started again). Looked for only where a double can come (a leader's connection starting, a tab
- * not in step with the group's stream), not on the hot path.
+ * Where in `ring` an event is (same id, same data; the same id with other data is new: the server's
+ * ids started again), the last such place (with `inOrder`, the latest); -1: nowhere. Looked for
+ * only where a double can come (a leader's connection starting, a tab not in step with the
+ * group's stream), not on the hot path.
  */
-const had = (t: Tab, m: EventSourceMessage) => m.id !== undefined && t.ring.some((e) => e.m.id === m.id && e.m.data === m.data)
+function had(ring: Relay[], m: EventSourceMessage): number {
+  let i = m.id === undefined ? -1 : ring.length
+  while (--i >= 0 && !(ring[i]!.m.id === m.id && ring[i]!.m.data === m.data));
+  return i
+}
 
 function each(t: Tab, fn: (l: ConnectionListener) => void): void {
   for (const l of t.listeners) {
@@ -314,10 +320,11 @@ function deliver(t: Tab, e: Relay): void {
     same = !!e.term
   }
   const next = same ? e.n === t.n + 1 : e.after === t.lastEventId
-  if (!(same && next) && had(t, e.m)) {
-    // Had already (a leader that resumed from further back than this tab): the number counts;
-    // the group's stream at this tab's own point: its own reading is done.
-    if (t.own ? e.m.lastEventId === t.lastEventId : next) stopOwn(t), place(t, e.term, e.n)
+  if (!next && had(t.ring, e.m) >= 0) {
+    // Had already (a leader that resumed from further back than this tab). (An event that follows
+    // this tab's position is new to it, whatever it holds: the same event again is no replay.)
+    // The group's stream at this tab's own point: its own reading is done.
+    if (t.own && e.m.lastEventId === t.lastEventId) stopOwn(t), place(t, e.term, e.n)
     return
   }
   if (!next) {
@@ -377,7 +384,7 @@ function resend(t: Tab, q: Extract<Asked, { t: 'need' }>): boolean {
 
 /** An event of this tab's own reading from its position, until it meets the group's stream. */
 function soloMessage(t: Tab, m: EventSourceMessage, tr: TransportName): void {
-  if (!had(t, m)) accept(t, { t: 'event', term: '', n: 0, after: t.lastEventId, m, tr })
+  if (had(t.ring, m) < 0) accept(t, { t: 'event', term: '', n: 0, after: t.lastEventId, m, tr })
   // Up to the last event the group's stream showed: it goes on from there.
   const { head } = t
   if (head && m.id !== undefined && m.id === head.m.id) stopOwn(t), place(t, head.term, head.n)
@@ -426,10 +433,13 @@ function relayOf(tab: () => Tab): ConnectionListener {
       const t = tab()
       // A new leader resumes from the furthest point it learned; the server's replay of what the
       // group has is not news to it (the connection drops its own doubles; these came from others).
-      // (An event without an id, a greeting, leaves the check on for the events with ids after it.)
+      // A replay is in the order delivered: the same event again is no replay. (An event without
+      // an id, a greeting, leaves the check on for the events with ids after it.)
       if (t.checking) {
-        if (had(t, m)) return
-        if (m.id !== undefined) t.checking = false
+        const ring = inOrder(t)
+        const at = had(ring, m)
+        if (at > ring.indexOf(t.checking as Relay)) return void (t.checking = ring[at])
+        if (m.id !== undefined) t.checking = undefined
       }
       const e = { t: 'event', term: t.tenure, n: (t.n = ++t.count), after: t.lastEventId, m, tr } as const
       t.unsent = !t.followers.size

@@ -27,7 +27,9 @@ const PAGE_FILES = /^\/(dist\/subwire\.mjs|test\/browser\/pages\/parity\.(html|m
  * @property {boolean} [atOnce] each response carries what was published after its Last-Event-ID, often nothing, and ends at once (the PHP script that checks and exits)
  * @property {number} [retry] the SSE `retry` field, sent at the start of each response (over WebSocket, a `{ retry }` frame first)
  * @property {{ after: number, ms: number }} [down] after event N: every connection cut, new ones refused for ms
- * @property {'present'|'absent'|'restart'} [ids] `absent`: no ids, and events are produced only while a client listens;
+ * @property {'present'|'absent'|'restart'|'constant'} [ids] `absent`: no ids, and events are produced only while a client listens;
+ *   `constant`: every event has the same id (`live`: an id that names the stream, not a position), nothing is replayed,
+ *   and events are produced only while a client listens;
  *   `restart`: before event `restartAt` the server stops publishing for a moment (a graceful shutdown: what
  *   was published has gone out), then restarts with an empty log and ids from 1 again
  * @property {number} [restartAt]
@@ -72,7 +74,7 @@ export async function plainServer(kind, scenario, cors = 'same') {
   const stats = { requests: 0, preflights: 0, withHeader: 0, withQuery: 0, upgrades: 0 }
 
   const typeOf = (k) => (types.length ? types[(k - 1) % types.length] : undefined)
-  const eventAt = (k) => ({ id: ids === 'absent' ? undefined : String(++sequence), k, type: typeOf(k) })
+  const eventAt = (k) => ({ id: ids === 'absent' ? undefined : ids === 'constant' ? 'live' : String(++sequence), k, type: typeOf(k) })
   const sseFrame = (e) => `${e.id !== undefined ? `id: ${e.id}\n` : ''}${e.type ? `event: ${e.type}\n` : ''}${dataOf(e.k, lines).split('\n').map((l) => `data: ${l}\n`).join('')}\n`
   const jsonOf = (e) => ({ ...(e.id !== undefined ? { id: e.id } : {}), ...(e.type ? { event: e.type } : {}), data: dataOf(e.k, lines) })
 
@@ -83,7 +85,7 @@ export async function plainServer(kind, scenario, cors = 'same') {
   function publish() {
     if (published >= total) return
     // Without ids nothing can be resumed: events are produced only while someone listens.
-    if (ids === 'absent' && streams.size === 0 && waiters.size === 0) return
+    if ((ids === 'absent' || ids === 'constant') && streams.size === 0 && waiters.size === 0) return
     if (Date.now() < drainUntil) return
     if (ids === 'restart' && published === restartAt - 1 && !drainUntil) return void (drainUntil = Date.now() + 300)
     const k = ++published
@@ -112,7 +114,7 @@ export async function plainServer(kind, scenario, cors = 'same') {
 
   /** The events after `id` (the whole log when it is absent or unknown). */
   function after(id) {
-    if (ids === 'absent') return []
+    if (ids === 'absent' || ids === 'constant') return []
     if (id === undefined || id === '') return log.slice()
     const i = log.findIndex((e) => e.id === id)
     return i < 0 ? log.slice() : log.slice(i + 1)

@@ -43,7 +43,9 @@ interface Harness {
 /** A machine driven by hand: the effects of each input, the time moved on explicitly. */
 function machine(options: SubscribeOptions = {}, { withSides = true, random = (() => 0.5) as () => number } = {}): Harness {
   const resolved = resolveOptions('http://localhost/events', { share: false, ...options, env: ENV }, IMPLEMENTATIONS)
-  const seen = new Map<string, string>()
+  // The replay window, as seen.ts keeps it: each id's data and its place in the order delivered.
+  const seen = new Map<string, [string, number]>()
+  let places = 0
   const m: Harness = {
     now: 1_000_000,
     online: true,
@@ -59,7 +61,7 @@ function machine(options: SubscribeOptions = {}, { withSides = true, random = ((
         grace: 0,
         online: () => m.online,
         hidden: () => m.hidden,
-        seen: (id, data) => (seen.has(id) ? seen.get(id) === data : undefined),
+        seen: (id, data) => (seen.has(id) ? seen.get(id)![0] === data && seen.get(id)![1] : undefined),
         worked: () => m.worked,
         report() {},
         sides: withSides ? sides : undefined,
@@ -75,7 +77,7 @@ function machine(options: SubscribeOptions = {}, { withSides = true, random = ((
       m.effects = effects
       for (const e of effects) {
         const message = delivered(e)
-        if (message?.id !== undefined) seen.set(message.id, message.data)
+        if (message?.id !== undefined) seen.set(message.id, [message.data, ++places])
         if (e[0] === 'worked') m.worked = true
       }
       // What the driver does right after a connect: the transport reports what it is.

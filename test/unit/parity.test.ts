@@ -114,6 +114,52 @@ describe('replays after a reconnect', () => {
     sub.close()
   })
 
+  /** A server whose every event has the same id (it names the stream, not a place in it) and that replays nothing. */
+  const live = (data: string) => ({ type: 'message', data, id: 'live', lastEventId: 'live' })
+
+  it('ids that are not places (the same id on every event) lose nothing after a reconnect: a replay is what was delivered, in the order delivered', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    const data: string[] = []
+    sub.on('message', (e) => data.push(e.data))
+    await tick()
+    w.last().sink.open()
+    for (let k = 1; k <= 3; k++) w.last().sink.event(live(`e${k}`))
+    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    await tick(1000)
+    expect(w.last().from).toBe('live')
+    w.last().sink.open()
+    for (let k = 4; k <= 6; k++) w.last().sink.event(live(`e${k}`))
+    expect(data).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6'])
+    sub.close()
+  })
+
+  it('the same event again and again (same id, same data) after a reconnect: at most the first is taken for a replay', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    let count = 0
+    sub.on('message', () => count++)
+    await tick()
+    w.last().sink.open()
+    for (let k = 1; k <= 3; k++) w.last().sink.event(live('ping'))
+    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    await tick(1000)
+    w.last().sink.open()
+    for (let k = 1; k <= 4; k++) w.last().sink.event(live('ping'))
+    expect(count).toBe(3 + 3)
+    sub.close()
+  })
+
+  it('resuming from an id given in the options (an earlier page): the event with that id first is taken for the one asked after, once', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'], lastEventId: 'live' }))
+    const data: string[] = []
+    sub.on('message', (e) => data.push(e.data))
+    await tick()
+    expect(w.last().from).toBe('live')
+    w.last().sink.open()
+    for (let k = 1; k <= 4; k++) w.last().sink.event(live(`e${k}`))
+    expect(data).toEqual(['e2', 'e3', 'e4'])
+    sub.close()
+  })
+
   it('only the start of a connection is checked: once something new came, the stream is delivered as it is', async () => {
     const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
     const data: string[] = []

@@ -211,6 +211,16 @@ describe('across tabs', () => {
     close()
   })
 
+  it('a new leader whose server sends the same event again and again: only the first is taken for what the group had (a replay is in the order delivered)', async () => {
+    const { next, data, close } = await crashWithSlowTab(2, 2, 2)
+    expect(next.from).toBe('4')
+    for (let i = 0; i < 3; i++) next.sink.event({ type: 'message', data: 'e3', id: '3', lastEventId: '3' })
+    await tick()
+    expect(data(1)).toEqual(['e1', 'e2', 'e3', 'e4', 'e3', 'e3'])
+    expect(data(2)).toEqual(['e1', 'e2', 'e3', 'e4', 'e3', 'e3'])
+    close()
+  })
+
   it('a new leader whose server greets first (an event without an id) and then sends everything again still drops what the group had', async () => {
     const { t1, next, data, close } = await crashWithSlowTab(1, 3, 2)
     expect(next.from).toBe('5')
