@@ -73,16 +73,23 @@ import { minifyOptions } from '../rollup.config.mjs'
  * dropped. A replay is now what was delivered in the order it was delivered (the replay window
  * keeps each event's place); the event asked after is dropped by its id alone only first, and only
  * when it was delivered in an earlier page.
+ * Down to 14.23 KiB (−8 bytes; subwire/core + eventsource 11.78, + websocket 10.82, + longpoll
+ * 11.60): the same class over polling — a poll answer's first event with the id asked after was
+ * dropped by the transport by its id alone (the connection checks every answer now, so that rule
+ * went: −36 bytes), and an answer whose new events kept the resume point where it was counted as
+ * nothing new, so a long poll of a busy server with such ids failed as "not a long poll" (+28
+ * bytes: an answer is new too when its last event's data differs from the answer before); and an
+ * empty id is no place in the replay window, in both builds (the production build kept it).
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.24 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.23 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.81 * 1024 },
-  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.84 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.61 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.78 * 1024 },
+  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.82 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.60 * 1024 },
   { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.05 * 1024 },
 ]
 

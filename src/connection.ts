@@ -263,7 +263,7 @@ function drive(options: Resolved, implementations: Transports, grace: number, on
       case 'tell': {
         // The hot path: transport → machine → each subscription. No copies, no re-dispatch.
         const [, method, value, transport] = effect
-        if (method === 'message' && (value.id !== undefined || __DEV__)) seen.add(value.id ?? '', value.data)
+        if (method === 'message' && (value.id || __DEV__)) seen.add(value.id ?? '', value.data)
         // Every listener, until the connection is closed.
         for (const l of d.listeners) {
           if (d.s.phase === 'closed') return

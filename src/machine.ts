@@ -420,7 +420,8 @@ function event(message: EventSourceMessage): void {
         s.toldReplay = true
         tell('error', new ProtocolError(say('no-ids'), transport))
       }
-    } else {
+    } else if (id) {
+      // (An empty id, the server's "no resume point", has no place to check either.)
       // What a server sends first after a reconnect may be what was delivered already, in the
       // order it was delivered: the event it was asked to resume after (">=" for ">"; first, and
       // when it was delivered in an earlier page, by its id alone), or all it holds (it could not

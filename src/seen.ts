@@ -2,7 +2,7 @@
 // delivered twice. A server that ignores the resume point (it reads only a header that could not be
 // sent, or it restarted) sends old events again: they come with an id delivered before and the same
 // data. An id delivered before with other data means the server's ids started again from scratch:
-// that event is new. Pure; bounded to the last SIZE events with an id (and, in the development
+// that event is new. Pure; bounded to the last SIZE events with an id that is not empty (and, in the development
 // build, the last SIZE without one, to tell a server that replays events it gave no ids).
 
 /** Events remembered. */

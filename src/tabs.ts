@@ -280,7 +280,7 @@ const inOrder = (t: Tab) => (t.oldest ? [...t.ring.slice(t.oldest), ...t.ring.sl
  * group's stream), not on the hot path.
  */
 function had(ring: Relay[], m: EventSourceMessage): number {
-  let i = m.id === undefined ? -1 : ring.length
+  let i = m.id ? ring.length : -1
   while (--i >= 0 && !(ring[i]!.m.id === m.id && ring[i]!.m.data === m.data));
   return i
 }

@@ -17,8 +17,6 @@ export interface Frames {
   body(text: string | undefined, info: ParseInfo): void
   /** A stream or a body ended: drop an unfinished block; the resume point stays. */
   end(): void
-  /** A new request resumes from `id` (polls): an answer that starts with that very event repeats it. */
-  resume(id: string): void
   /** Events delivered so far. */
   readonly events: number
 }
@@ -40,7 +38,6 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
   let blocks = 0
   let comment = false
   let midBlock = false
-  let from = ''
 
   // A frame that was reported (an event, a heartbeat, a warning) is not reported again as empty.
   const warn = (said: Said, cause?: unknown) => (told++, sink.warn(new ProtocolError(said, name, true, cause)))
@@ -58,10 +55,6 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
         id = undefined
       } else lastEventId = id
     }
-    // A poll answer that starts with the event it was asked to resume after (">=" for ">").
-    const replay = from !== '' && id === from
-    from = ''
-    if (replay) return
     if (data === undefined) {
       if (id !== undefined) sink.id(id)
     } else if (heartbeatEvents.includes(type)) sink.heartbeat()
@@ -122,9 +115,6 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
     end() {
       parser.end()
       midBlock = comment = false
-    },
-    resume(id) {
-      from = id
     },
     get events() {
       return events

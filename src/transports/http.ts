@@ -173,7 +173,9 @@ export function stream(context: TransportContext, sink: TransportSink, refused?:
 export function polling(context: TransportContext, sink: TransportSink, hold: boolean): TransportHandle {
   const { env, options, name } = context
   let retryField: number | undefined
-  const frames = createFrames(context, { ...sink, retry: (ms) => sink.retry((retryField = ms)) })
+  // The data of the last event an answer carried.
+  let last: string | undefined
+  const frames = createFrames(context, { ...sink, retry: (ms) => sink.retry((retryField = ms)), event: (m) => sink.event(((last = m.data), m)) })
   let done = false
   let controller: AbortController | undefined
   let timer: unknown
@@ -206,7 +208,7 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
       const response = await send(context, my.signal, false, conditional)
       if (done) return -1
       const before = frames.events
-      frames.resume(from)
+      const was = last
       const { status, headers, ok } = response
       // Every answer opens: each request resumed from the last id, and what a server that ignores
       // the resume id sends again is checked for replays (dropped) as after any reconnect.
@@ -225,9 +227,10 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
       }
       // One answer (oneShot): the first that brought events is the whole of it.
       if (options.oneShot && frames.events > before) return finish(), -1
-      // New events move the resume point (or the server uses no ids). Events that do not (a server
-      // that ignores the resume id and repeats itself) are nothing new.
-      if (frames.events > before && (!from || context.lastEventId() !== from)) {
+      // New events move the resume point (or the server uses no ids), or end with other data than
+      // the answer before (ids that name the stream, not a place in it). Events that do neither (a
+      // server that ignores the resume id and repeats itself) are nothing new.
+      if (frames.events > before && (!from || context.lastEventId() !== from || last !== was)) {
         empties = 0
         // News: ask again at once (or after the server's `retry`), as long as the resume point
         // moved; a short poll of a server without ids waits its interval.

@@ -55,6 +55,7 @@ export const ROWS = [
   { name: 'WebSocket: ids restart', kind: 'ws', scenario: { ...quick, ids: 'restart', restartAt: 100, retry: 500 } },
   { name: 'WebSocket: the same id on every event', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 500, ids: 'constant' } },
   { name: 'long polling: steady events', kind: 'longpoll', scenario: { ...quick, cutEvery: 50, retry: 500 } },
+  { name: 'long polling: the same id on every event', kind: 'longpoll', scenario: { ...quick, cutEvery: 50, retry: 500, ids: 'constant' } },
   { name: 'long polling: server down 2 s', kind: 'longpoll', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },
   { name: 'long polling: ids restart', kind: 'longpoll', scenario: { ...quick, ids: 'restart', restartAt: 100, retry: 500 } },
 ]

@@ -3,7 +3,7 @@
 // reconnects (which carry Last-Event-ID), a greeting is not a cadence, long polls follow `retry`,
 // and nothing reconnects after the last subscription left.
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { http, HttpResponse } from 'msw'
+import { delay, http, HttpResponse } from 'msw'
 import { createSubscribe, eventsource, longpoll } from '../../src/core'
 import { ConnectionError, HttpError, subscribe, type ResetInfo, type SubwireError } from '../../src/index'
 import { tick, URL_, world, type World } from '../fixtures/fake'
@@ -157,6 +157,21 @@ describe('replays after a reconnect', () => {
     w.last().sink.open()
     for (let k = 1; k <= 4; k++) w.last().sink.event(live(`e${k}`))
     expect(data).toEqual(['e2', 'e3', 'e4'])
+    sub.close()
+  })
+
+  it('an empty id (`id:` with no value: no resume point) is checked as no id, in both builds: the same event again after a reconnect is delivered', async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    let count = 0
+    sub.on('message', () => count++)
+    await tick()
+    w.last().sink.open()
+    w.last().sink.event({ type: 'message', data: 'x', id: '', lastEventId: '' })
+    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    await tick(1000)
+    w.last().sink.open()
+    w.last().sink.event({ type: 'message', data: 'x', id: '', lastEventId: '' })
+    expect(count).toBe(2)
     sub.close()
   })
 
@@ -550,6 +565,41 @@ describe('streams and polls', () => {
     sub.close()
     expect(data.slice(0, 4)).toEqual(['e1', 'e2', 'e3', 'e4'])
     expect(new Set(data).size).toBe(data.length)
+  })
+
+  it('a long poll whose every event has the same id (an id that names the stream) delivers every answer: none is taken for the event asked after', async () => {
+    let answered = 0
+    server.use(
+      // Each request waits for the next event (a second here), whatever id it carries.
+      http.get('http://localhost/live', async () => {
+        await delay(1000)
+        answered++
+        return HttpResponse.json([{ id: 'live', data: `e${answered}` }])
+      }),
+    )
+    const data: string[] = []
+    const sub = createSubscribe({ longpoll })('http://localhost/live', w.options({ env: { ...w.env, fetch: globalThis.fetch.bind(globalThis) } }))
+    sub.on('message', (e) => data.push(e.data))
+    await tick()
+    for (let i = 0; i < 5; i++) await tick(1000)
+    await vi.waitFor(() => expect(data.length).toBeGreaterThanOrEqual(4))
+    sub.close()
+    expect(data.slice(0, 4)).toEqual(['e1', 'e2', 'e3', 'e4'])
+  })
+
+  it('a long poll answered at once with a new event every time, each with the same id, is news every time: read again at once, never "not a long poll"', async () => {
+    let answered = 0
+    server.use(http.get('http://localhost/busy', () => HttpResponse.json([{ id: 'live', data: `e${++answered}` }])))
+    const data: string[] = []
+    const codes: string[] = []
+    const sub = createSubscribe({ longpoll })('http://localhost/busy', w.options({ env: { ...w.env, fetch: globalThis.fetch.bind(globalThis) } }))
+    sub.on('message', (e) => data.push(e.data))
+    sub.on('error', (e) => codes.push(e.code))
+    await tick()
+    for (let i = 0; i < 20 && data.length < 8; i++) await tick(10)
+    sub.close()
+    expect(data.slice(0, 8)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8'])
+    expect(codes).toEqual([])
   })
 
   it("a stream that answers what is new, often nothing, and ends (retry: 1000) is read again after the server's retry, on the same transport, as the native object reads it", async () => {
