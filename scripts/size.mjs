@@ -80,17 +80,24 @@ import { minifyOptions } from '../rollup.config.mjs'
  * nothing new, so a long poll of a busy server with such ids failed as "not a long poll" (+28
  * bytes: an answer is new too when its last event's data differs from the answer before); and an
  * empty id is no place in the replay window, in both builds (the production build kept it).
+ * 14.27 KiB, and +0.01–0.04 KiB for each subwire/core bundle (+41 bytes; + eventsource 11.82,
+ * + websocket 10.83, + longpoll 11.61, + nativeEventSource 9.09): parity — a server's own events
+ * named like the client's lifecycle events. Every event named `reset` was taken for the protocol's
+ * "cannot resume" signal and swallowed (lost, and its id never a resume point, so what followed
+ * was delivered again after the next cut): now only one without an id, first on a connection. And
+ * the native EventSource transport took a server event named `error` for its own failure (it
+ * closed and reconnected) and `open` for a reconnect, and never listened for `reset` or `state`.
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.23 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.27 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.78 * 1024 },
-  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.82 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.60 * 1024 },
-  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.05 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.82 * 1024 },
+  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.83 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.61 * 1024 },
+  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.09 * 1024 },
 ]
 
 const gzipped = (code) => ({ min: Buffer.byteLength(code), gzip: gzipSync(code, { level: 9 }).length })

@@ -50,6 +50,8 @@ export interface Attempt {
   readonly checking: boolean
   /** The place (in the order delivered) of the last event this check dropped; -1: the one asked after, not known here. */
   readonly at?: number | undefined
+  /** It delivered an event (since it opened): an event named `reset` is the server's own from then on. */
+  readonly told?: boolean | undefined
   /** New events, ids and promised heartbeats; events it sent again. */
   readonly fresh: number
   readonly replayed: number
@@ -349,7 +351,7 @@ export function onMain(report: Report): void {
     case 'open':
       // Open again: the transport reconnected by itself (the native EventSource, sending
       // Last-Event-ID): what the server sends first is checked for replays again.
-      if (a.acceptedAt !== undefined) return void ((a.from = s.lastEventId), (a.checking = true), (a.at = undefined))
+      if (a.acceptedAt !== undefined) return void ((a.from = s.lastEventId), (a.checking = true), (a.at = a.told = undefined))
       a.acceptedAt = c.now
       a.details = report[2]
       if (report[2]?.proven) confirm(true)
@@ -438,8 +440,10 @@ function event(message: EventSourceMessage): void {
       if (at === false) tell('reset', { transport, lastEventId: a.from })
     }
   }
-  // protocol: a server that cannot resume from the id it was given says so with a `reset` event.
-  if (message.type === 'reset') return tell('reset', { transport, lastEventId: a.from })
+  // protocol: a server that cannot resume from the id it was given says so with a `reset` event
+  // without an id, first. (One with an id, or later, is the server's own, as the native object
+  // delivers it.)
+  if (message.type === 'reset' && id === undefined && !a.told) return tell('reset', { transport, lastEventId: a.from })
   // New: an id, or without one, data other than the last event without an id had. (The first such
   // event, or the same data again — a greeting, or what the server holds sent again — is delivered
   // but shows no progress: without ids, newness shows only against what came before.)
@@ -448,6 +452,7 @@ function event(message: EventSourceMessage): void {
   if (id !== undefined || (plain !== (s.plain = print(message.data)) && plain !== undefined)) a.fresh++
   s.lastEventId = message.lastEventId
   c.sides?.delivered(id ?? '')
+  a.told = true
   tell('message', message, transport)
 }
 

@@ -41,7 +41,8 @@ export function native(context: TransportContext, sink: TransportSink, learn = f
   let idle = 0
 
   const onEvent = (event: Event) => {
-    if (closed) return
+    // (The object's own open and error are plain events; they go to onopen and onerror.)
+    if (closed || !('data' in event)) return
     const { type, data, lastEventId: id } = event as MessageEvent<string>
     let own: string | undefined
     // After a reconnect of its own, the first event's id is its own even when it repeats the last
@@ -69,8 +70,10 @@ export function native(context: TransportContext, sink: TransportSink, learn = f
     .then((url) => {
       if (closed) return
       const s = (source = new env.EventSource!(url, { withCredentials: context.options.withCredentials }))
-      s.onopen = () => {
-        if (closed) return
+      // A server event named open or error reaches these handlers too: a MessageEvent (it has data),
+      // delivered by onEvent.
+      s.onopen = (e) => {
+        if (closed || 'data' in e) return
         if (learn) refuseHeader(target)
         learn = false
         const now = env.now()
@@ -80,8 +83,8 @@ export function native(context: TransportContext, sink: TransportSink, learn = f
         openedAt = now
         sink.open({ proven: true })
       }
-      s.onerror = () => {
-        if (closed) return
+      s.onerror = (e) => {
+        if (closed || 'data' in e) return
         // spec: a CONNECTING EventSource is reconnecting by itself after its `retry` time.
         idle = sinceError ? 0 : idle + 1
         sinceError = 0
@@ -95,7 +98,8 @@ export function native(context: TransportContext, sink: TransportSink, learn = f
             : new ConnectionError(say('native-failed'), 'eventsource'),
         )
       }
-      for (const type of ['message', ...eventTypes, ...heartbeatEvents, ...context.types()]) listen(type)
+      // Events named like the subscription's lifecycle events go to its message listeners, as over fetch.
+      for (const type of ['message', 'open', 'error', 'state', 'reset', ...eventTypes, ...heartbeatEvents, ...context.types()]) listen(type)
     })
     .catch((error: unknown) => closed || ((closed = true), sink.close(toError(error, 'eventsource'))))
 

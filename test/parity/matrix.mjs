@@ -49,11 +49,14 @@ export const ROWS = [
   { name: 'multi-line data, named events, cut every 70', kind: 'sse', scenario: { ...quick, lines: 3, types: ['a', 'b'], cutEvery: 70, retry: 500 } },
   // Ids that name the stream, not a place in it: the same id on every event; nothing is replayed.
   { name: 'the same id on every event, cut every 50 events', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, ids: 'constant' } },
+  // Event types named like the client's lifecycle events (a server's own `error`, `reset`, …).
+  { name: 'events named update, error, reset, state and open, cut every 50', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, types: ['update', 'error', 'reset', 'state', 'open'] } },
   { name: 'WebSocket: closed (1000) every 50 events', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 1000 } },
   { name: 'WebSocket: reset every 50 events', kind: 'ws', scenario: { ...quick, cutEvery: 50, cutHow: 'reset', retry: 1000 } },
   { name: 'WebSocket: server down 2 s', kind: 'ws', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },
   { name: 'WebSocket: ids restart', kind: 'ws', scenario: { ...quick, ids: 'restart', restartAt: 100, retry: 500 } },
   { name: 'WebSocket: the same id on every event', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 500, ids: 'constant' } },
+  { name: 'WebSocket: events named update, error, reset, state and open', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 500, types: ['update', 'error', 'reset', 'state', 'open'] } },
   { name: 'long polling: steady events', kind: 'longpoll', scenario: { ...quick, cutEvery: 50, retry: 500 } },
   { name: 'long polling: the same id on every event', kind: 'longpoll', scenario: { ...quick, cutEvery: 50, retry: 500, ids: 'constant' } },
   { name: 'long polling: server down 2 s', kind: 'longpoll', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },

@@ -559,7 +559,7 @@ describe('each edge of the state machine', () => {
     const sub = subscribe(URL_, w.options({ eventsource: 'native', eventTypes: ['tick'], onMessage: (e) => seen.push(`${e.type}:${e.data}`), env: { ...w.env, EventSource: FakeEventSource as never } }))
     await tick()
     const es = sources[0]!
-    es.onopen!()
+    es.onopen!(new Event('open'))
     // A quiet stream: comments are invisible to it, and its open is all the proof it gives.
     await tick(120000)
     expect(es.closed).toBe(false)
@@ -571,6 +571,29 @@ describe('each edge of the state machine', () => {
     expect(sub.lastEventId).toBe('2')
     sub.close()
     expect(es.closed).toBe(true)
+  })
+
+  it('a native EventSource: server events named error, open, state or reset are events (to message listeners, as over fetch), not the object failing or opening', async () => {
+    const { createSubscribe, eventsource } = await import('../../src/core')
+    const { sources, FakeEventSource } = fakeEventSources()
+    const subscribe = createSubscribe({ eventsource })
+    const seen: string[] = []
+    const states: string[] = []
+    const sub = subscribe(URL_, w.options({ eventsource: 'native', env: { ...w.env, EventSource: FakeEventSource as never } }))
+    sub.on('message', (e) => seen.push(`${e.type}:${e.data}`))
+    sub.on('state', (s) => states.push(s.state))
+    await tick()
+    const es = sources[0]!
+    es.readyState = 1
+    es.onopen!(new Event('open'))
+    es.emit('message', 'a', '1')
+    for (const type of ['error', 'open', 'state', 'reset']) es.emit(type, type.toUpperCase(), '1')
+    es.emit('message', 'b', '2')
+    expect(seen).toEqual(['message:a', 'error:ERROR', 'open:OPEN', 'state:STATE', 'reset:RESET', 'message:b'])
+    expect(es.closed).toBe(false)
+    expect(sources).toHaveLength(1)
+    expect(states).toEqual(['connecting', 'open'])
+    sub.close()
   })
 
   it('the first request goes out, and the first event reaches the listeners, before anything that can wait: page listeners, storage', async () => {
@@ -625,12 +648,12 @@ describe('each edge of the state machine', () => {
     await tick()
     expect(sources).toHaveLength(1)
     expect(sub.transport).toBe('eventsource')
-    sources[0]!.onopen!()
+    sources[0]!.onopen!(new Event('open'))
     sources[0]!.emit('message', 'a', '1')
     expect(seen).toEqual(['message:a'])
     // The native object gave up: the connection's backoff takes over, and the next one resumes by query.
     sources[0]!.readyState = 2
-    sources[0]!.onerror!()
+    sources[0]!.onerror!(new Event('error'))
     await tick(1500)
     expect(sources).toHaveLength(2)
     expect(new URL(sources[1]!.url).searchParams.get('lastEventId')).toBe('1')
@@ -745,6 +768,40 @@ describe('each edge of the state machine', () => {
     w.last().sink.event({ type: 'message', data: 'x', id: '21', lastEventId: '21' })
     expect(resets).toEqual([{ transport: 'websocket', lastEventId: '5' }])
     expect(data).toEqual(['x'])
+    sub.close()
+  })
+
+  /** An open WebSocket subscription: what its 'reset' and 'message' listeners hear. */
+  async function listening() {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    const resets: unknown[] = []
+    const got: string[] = []
+    sub.on('reset', (info) => resets.push(info))
+    sub.on('message', (e) => got.push(`${e.type}:${e.data}`))
+    await tick()
+    w.last().sink.open()
+    return { sub, resets, got }
+  }
+
+  it("an event named reset with an id, or in the middle of a stream, is the server's own event (the native object delivers it): message listeners get it, and nothing is said to be missing", async () => {
+    const { sub, resets, got } = await listening()
+    // With an id, even first on a connection.
+    w.last().sink.event({ type: 'reset', data: 'first', id: '0', lastEventId: '0' })
+    w.last().sink.event({ type: 'message', data: 'a', id: '1', lastEventId: '1' })
+    w.last().sink.event({ type: 'reset', data: 'board cleared', id: '2', lastEventId: '2' })
+    w.last().sink.event({ type: 'reset', data: 'again', id: undefined, lastEventId: '2' })
+    expect(got).toEqual(['reset:first', 'message:a', 'reset:board cleared', 'reset:again'])
+    expect(resets).toEqual([])
+    expect(sub.lastEventId).toBe('2')
+    sub.close()
+  })
+
+  it('on a stream without ids too, an event named reset after the first event is the server\'s own', async () => {
+    const { sub, resets, got } = await listening()
+    w.last().sink.event({ type: 'message', data: 'a', id: undefined, lastEventId: '' })
+    w.last().sink.event({ type: 'reset', data: 'b', id: undefined, lastEventId: '' })
+    expect(got).toEqual(['message:a', 'reset:b'])
+    expect(resets).toEqual([])
     sub.close()
   })
 
@@ -1029,8 +1086,8 @@ describe('retryable says what happens to the transport that reported the error',
 function fakeEventSources() {
   const sources: Array<InstanceType<typeof FakeEventSource>> = []
   class FakeEventSource extends EventTarget {
-    onopen: (() => void) | null = null
-    onerror: (() => void) | null = null
+    onopen: ((event?: Event) => void) | null = null
+    onerror: ((event?: Event) => void) | null = null
     readyState = 0
     closed = false
     constructor(readonly url: string) {
@@ -1040,8 +1097,11 @@ function fakeEventSources() {
     close() {
       this.closed = true
     }
+    /** A server event: a MessageEvent of its type (one named open or error reaches onopen or onerror too, as in a browser). */
     emit(type: string, data: string, lastEventId = '') {
-      this.dispatchEvent(Object.assign(new Event(type), { data, lastEventId }))
+      const event = Object.assign(new Event(type), { data, lastEventId })
+      if (type === 'open' || type === 'error') this[`on${type}`]?.(event as never)
+      this.dispatchEvent(event)
     }
   }
   return { sources, FakeEventSource }

@@ -406,8 +406,8 @@ describe('leftovers', () => {
 /** A native EventSource the test drives: open, events, errors with the readyState the browser would have. */
 class FakeEventSource extends EventTarget {
   static all: FakeEventSource[] = []
-  onopen: (() => void) | null = null
-  onerror: (() => void) | null = null
+  onopen: ((event: Event) => void) | null = null
+  onerror: ((event: Event) => void) | null = null
   readyState = 0
   constructor(readonly url: string) {
     super()
@@ -419,7 +419,7 @@ class FakeEventSource extends EventTarget {
   open() {
     if (this.readyState === 2) return
     this.readyState = 1
-    this.onopen?.()
+    this.onopen?.(new Event('open'))
   }
   emit(data: string, lastEventId = '') {
     this.dispatchEvent(Object.assign(new Event('message'), { data, lastEventId }))
@@ -428,7 +428,7 @@ class FakeEventSource extends EventTarget {
   drop() {
     if (this.readyState === 2) return
     this.readyState = 0
-    this.onerror?.()
+    this.onerror?.(new Event('error'))
   }
 }
 

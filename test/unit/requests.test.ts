@@ -232,9 +232,9 @@ describe('which transports can send a request', () => {
     const sent: string[] = []
     class Socket {
       readyState = 0
-      onopen?: () => void
+      onopen?: (event: Event) => void
       constructor() {
-        setTimeout(() => ((this.readyState = 1), this.onopen?.()), 0)
+        setTimeout(() => ((this.readyState = 1), this.onopen?.(new Event('open'))), 0)
       }
       send(text: string) {
         sent.push(text)

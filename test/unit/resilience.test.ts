@@ -14,15 +14,15 @@ class FakeSocket {
   static all: FakeSocket[] = []
   binaryType = 'blob'
   closed: number | undefined
-  onopen: (() => void) | null = null
+  onopen: ((event: Event) => void) | null = null
   onmessage: ((event: { data: unknown }) => void) | null = null
   onclose: ((event: { code: number; reason: string }) => void) | null = null
-  onerror: (() => void) | null = null
+  onerror: ((event: Event) => void) | null = null
   constructor(readonly url: string) {
     FakeSocket.all.push(this)
   }
   open() {
-    this.onopen?.()
+    this.onopen?.(new Event('open'))
   }
   send(data: string) {
     this.onmessage?.({ data })

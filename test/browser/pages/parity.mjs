@@ -18,6 +18,8 @@ window.runClient = ({ client, url, options = {}, total, types = [], timeout }) =
       resolve({ seen, done, time: Math.round(performance.now() - started), errors: errors.slice(0, 20), states: states.slice(0, 40), resets })
     }
     const onEvent = (data) => {
+      // (Listeners of 'error' and 'reset' hear the client's own errors and resets too: no data.)
+      if (typeof data !== 'string') return
       const k = Number(/^e(\d+)/.exec(data)?.[1])
       seen.push(k)
       if (k === total) finish(true)
