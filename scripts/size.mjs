@@ -87,16 +87,20 @@ import { minifyOptions } from '../rollup.config.mjs'
  * was delivered again after the next cut): now only one without an id, first on a connection. And
  * the native EventSource transport took a server event named `error` for its own failure (it
  * closed and reconnected) and `open` for a reconnect, and never listened for `reset` or `state`.
+ * 14.29 KiB, and +0.01–0.02 KiB for each subwire/core bundle with frames (+15 bytes; + eventsource
+ * 11.84, + websocket 10.85, + longpoll 11.63): a plain WebSocket server's message that starts like
+ * SSE (":)", a "data:image/png;base64,…" URL) was read as SSE and swallowed (held as an unfinished
+ * line, glued to the next frame); a connection's first SSE frame must now hold a line end.
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.27 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.29 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.82 * 1024 },
-  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.83 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.61 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.84 * 1024 },
+  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.85 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.63 * 1024 },
   { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.09 * 1024 },
 ]
 

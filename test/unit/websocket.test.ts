@@ -57,12 +57,27 @@ describe('websocket transport: what each frame reports', () => {
 
   it('a frame with no event still shows activity: half an SSE block, a heartbeat comment', async () => {
     const { calls, frame } = await open()
+    // (A connection that has spoken SSE: its frames may split a block anywhere.)
+    frame('data: a\n\n')
+    calls.length = 0
     frame('data: half')
     expect(calls).toEqual(['activity'])
     frame('\n\n')
     expect(calls).toEqual(['activity', 'event'])
     frame(': hi\n\n')
     expect(calls).toEqual(['activity', 'event', 'heartbeat', 'activity'])
+  })
+
+  it('plain text messages that start like SSE (a smiley, a data: URL) are messages, as a plain WebSocket server means them, until a frame in SSE syntax with a line end', async () => {
+    const { calls, values, frame } = await open()
+    frame(':)')
+    frame(':-( see you')
+    frame('data:image/png;base64,iVBORw0KGgo=')
+    frame('id: 42 joined')
+    expect(calls).toEqual(['event', 'event', 'event', 'event'])
+    expect((values as EventSourceMessage[]).map((m) => m.data)).toEqual([':)', ':-( see you', 'data:image/png;base64,iVBORw0KGgo=', 'id: 42 joined'])
+    frame(': hi\n\n')
+    expect(calls.slice(4)).toEqual(['heartbeat', 'activity'])
   })
 
   it('user code that closes the transport inside a frame with no event (an error listener on an unreadable frame): no activity reported after', async () => {
