@@ -91,6 +91,11 @@ import { minifyOptions } from '../rollup.config.mjs'
  * 11.84, + websocket 10.85, + longpoll 11.63): a plain WebSocket server's message that starts like
  * SSE (":)", a "data:image/png;base64,…" URL) was read as SSE and swallowed (held as an unfinished
  * line, glued to the next frame); a connection's first SSE frame must now hold a line end.
+ * subwire/core + longpoll 11.64, + nativeEventSource 9.10 KiB (+5 bytes; the UMD +5 within its
+ * budget): after the protocol's `reset` nothing is taken for a replay (a restarted server's ids
+ * start again) — the check went on past it since events without an id stopped ending it, and a
+ * restarted server whose events repeat id and data had them dropped (bench:resilience: 1.5 s from
+ * the server's return to the next event, against 0.3 s).
  */
 export const budgets = [
   { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.29 * 1024, minified: true },
@@ -100,8 +105,8 @@ export const budgets = [
   // target is 7.5 KiB.
   { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.84 * 1024 },
   { name: 'subwire/core + websocket', core: 'websocket', limit: 10.85 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.63 * 1024 },
-  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.09 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.64 * 1024 },
+  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.10 * 1024 },
 ]
 
 const gzipped = (code) => ({ min: Buffer.byteLength(code), gzip: gzipSync(code, { level: 9 }).length })

@@ -434,12 +434,12 @@ function relayOf(tab: () => Tab): ConnectionListener {
       // A new leader resumes from the furthest point it learned; the server's replay of what the
       // group has is not news to it (the connection drops its own doubles; these came from others).
       // A replay is in the order delivered: the same event again is no replay. (An event without
-      // an id, a greeting, leaves the check on for the events with ids after it.)
-      if (t.checking) {
+      // an id, a greeting, leaves the check on for the events with ids after it; it costs nothing.)
+      if (t.checking && m.id) {
         const ring = inOrder(t)
         const at = had(ring, m)
         if (at > ring.indexOf(t.checking as Relay)) return void (t.checking = ring[at])
-        if (m.id !== undefined) t.checking = undefined
+        t.checking = undefined
       }
       const e = { t: 'event', term: t.tenure, n: (t.n = ++t.count), after: t.lastEventId, m, tr } as const
       t.unsent = !t.followers.size
@@ -461,8 +461,11 @@ function relayOf(tab: () => Tab): ConnectionListener {
       each(t, (l) => l.open(info))
     },
     reset(info) {
-      relay(tab(), { t: 'reset', i: info })
-      each(tab(), (l) => l.reset(info))
+      const t = tab()
+      // The server's ids started again: nothing it sends now is what the group had.
+      t.checking = undefined
+      relay(t, { t: 'reset', i: info })
+      each(t, (l) => l.reset(info))
     },
   }
 }
@@ -528,7 +531,11 @@ function asFollower(t: Tab, data: Relayed | Asked): void {
     mirror(t, { ...data.c, error: revive(data.c.error) })
   } else if (data.t === 'error') each(t, (l) => l.error(revive(data.e)!))
   else if (data.t === 'open') each(t, (l) => l.open(data.i))
-  else if (data.t === 'reset') each(t, (l) => l.reset(data.i))
+  else if (data.t === 'reset') {
+    // The server's ids started again: what this tab holds says nothing about what comes now.
+    t.ring.length = t.oldest = 0
+    each(t, (l) => l.reset(data.i))
+  }
 }
 
 /** Queue for the lock; holding it makes this tab the leader until it gives the lock back. */

@@ -771,6 +771,25 @@ describe('each edge of the state machine', () => {
     sub.close()
   })
 
+  it("after the protocol's reset nothing is taken for a replay: a restarted server's ids start again, and its events are new even where id and data match ones delivered before", async () => {
+    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
+    let count = 0
+    const resets: unknown[] = []
+    sub.on('message', () => count++)
+    sub.on('reset', (info) => resets.push(info))
+    await tick()
+    w.last().sink.open()
+    for (let k = 1; k <= 3; k++) w.last().sink.event({ type: 'message', data: 'tick', id: String(k), lastEventId: String(k) })
+    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    await tick(1000)
+    w.last().sink.open()
+    w.last().sink.event({ type: 'reset', data: '0', id: undefined, lastEventId: '3' })
+    for (let k = 1; k <= 3; k++) w.last().sink.event({ type: 'message', data: 'tick', id: String(k), lastEventId: String(k) })
+    expect(resets).toHaveLength(1)
+    expect(count).toBe(6)
+    sub.close()
+  })
+
   /** An open WebSocket subscription: what its 'reset' and 'message' listeners hear. */
   async function listening() {
     const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))

@@ -221,6 +221,17 @@ describe('across tabs', () => {
     close()
   })
 
+  it("a new leader whose server says reset (it restarted): what it sends after is new to the group, even where id and data match the ring", async () => {
+    const { next, data, close } = await crashWithSlowTab(2, 2, 2)
+    next.sink.event({ type: 'reset', data: '0', id: undefined, lastEventId: '4' })
+    next.sink.event({ type: 'message', data: 'e1', id: '1', lastEventId: '1' })
+    await tick()
+    await tick(100)
+    expect(data(1)).toEqual(['e1', 'e2', 'e3', 'e4', 'e1'])
+    expect(data(2)).toEqual(['e1', 'e2', 'e3', 'e4', 'e1'])
+    close()
+  })
+
   it('a new leader whose server greets first (an event without an id) and then sends everything again still drops what the group had', async () => {
     const { t1, next, data, close } = await crashWithSlowTab(1, 3, 2)
     expect(next.from).toBe('5')
