@@ -649,3 +649,17 @@ describe('streams and polls', () => {
     expect(at.slice(1, 4).map((t, i) => t - at[i]!)).toEqual([1000, 1000, 1000])
   })
 })
+
+describe('the replay window (seen.ts)', () => {
+  it('gives each event its place in the order delivered, later events larger, across the wrap of its ring; forgets the oldest; tells other data apart', async () => {
+    const { createSeen, SIZE } = await import('../../src/seen')
+    const seen = createSeen()
+    for (let k = 1; k <= SIZE + 500; k++) seen.add(String(k), `e${k}`)
+    const place = (k: number) => seen.has(String(k), `e${k}`) as number
+    expect(seen.has('100', 'e100')).toBeUndefined()
+    expect(place(SIZE + 500)).toBe(SIZE + 500)
+    expect(place(501)).toBe(501)
+    for (const [a, b] of [[501, 502], [SIZE - 1, SIZE], [SIZE, SIZE + 1], [SIZE + 1, SIZE + 499]]) expect(place(a!)).toBeLessThan(place(b!))
+    expect(seen.has('700', 'other')).toBe(false)
+  })
+})
