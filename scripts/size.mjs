@@ -96,15 +96,19 @@ import { minifyOptions } from '../rollup.config.mjs'
  * start again) — the check went on past it since events without an id stopped ending it, and a
  * restarted server whose events repeat id and data had them dropped (bench:resilience: 1.5 s from
  * the server's return to the next event, against 0.3 s).
+ * 14.30 KiB, + eventsource 11.85, + websocket 10.86 KiB (+7 bytes): a connection's first frame in
+ * SSE syntax without a line end is still SSE when it is a field written `name: value` (a stream
+ * split across frames anywhere, its first frame `data: half`), as before the rule above; a smiley
+ * or a data: URL stays a message.
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.29 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.30 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.84 * 1024 },
-  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.85 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.85 * 1024 },
+  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.86 * 1024 },
   { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.64 * 1024 },
   { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.10 * 1024 },
 ]

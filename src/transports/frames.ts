@@ -38,8 +38,9 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
   let blocks = 0
   let comment = false
   let midBlock = false
-  // The connection sent a frame in SSE syntax with a line end: it speaks SSE. (Until then a frame
-  // without one is a plain message, however it starts: ":)", "data:image/png;base64,…".)
+  // The connection sent a frame in SSE syntax with a line end, or a field written `name: value`:
+  // it speaks SSE. (Until then any other frame is a plain message, however it starts: ":)",
+  // "data:image/png;base64,…".)
   let lines = false
 
   // A frame that was reported (an event, a heartbeat, a warning) is not reported again as empty.
@@ -103,7 +104,7 @@ export function createFrames(context: TransportContext, sink: TransportSink): Fr
       if (text.length > maxEventSize) return warn(say('big-frame', maxEventSize))
       if (parse) parsed(out, parse, text, { transport: name })
       else if (mode === 'text') deliver('message', text, undefined)
-      else if (mode === 'sse' || midBlock || (mode === 'auto' && SSE_START.test(text) && (lines ||= /[\r\n]/.test(text)))) {
+      else if (mode === 'sse' || midBlock || (mode === 'auto' && SSE_START.test(text) && (lines ||= /[\r\n]|^\w+: /.test(text)))) {
         parser.feed(text)
         if ((midBlock = !BLOCK_END.test(text))) return
       } else if (mode === 'json' || text[0] === '{' || text[0] === '[') json(out, text, mode === 'json' ? mode : 'auto')
