@@ -9,6 +9,7 @@ import { ConnectionError, HttpError, subscribe, type ResetInfo, type SubwireErro
 import { tick, URL_, world, type World } from '../fixtures/fake'
 import { useNetwork } from '../fixtures/network'
 import { DEV, expectSaid } from '../fixtures/said'
+import type { EventSourceMessage } from '../../src/parser'
 
 const server = useNetwork()
 let w: World
@@ -117,35 +118,32 @@ describe('replays after a reconnect', () => {
   /** A server whose every event has the same id (it names the stream, not a place in it) and that replays nothing. */
   const live = (data: string) => ({ type: 'message', data, id: 'live', lastEventId: 'live' })
 
-  it('ids that are not places (the same id on every event) lose nothing after a reconnect: a replay is what was delivered, in the order delivered', async () => {
+  /** `before` over one connection, a drop, then `after` over the next: the data delivered, and where the next resumed from. */
+  async function acrossReconnect(before: EventSourceMessage[], after: EventSourceMessage[]) {
     const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
     const data: string[] = []
     sub.on('message', (e) => data.push(e.data))
     await tick()
     w.last().sink.open()
-    for (let k = 1; k <= 3; k++) w.last().sink.event(live(`e${k}`))
+    for (const m of before) w.last().sink.event(m)
     w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
     await tick(1000)
-    expect(w.last().from).toBe('live')
+    const { from } = w.last()
     w.last().sink.open()
-    for (let k = 4; k <= 6; k++) w.last().sink.event(live(`e${k}`))
-    expect(data).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6'])
+    for (const m of after) w.last().sink.event(m)
     sub.close()
+    return { data, from }
+  }
+
+  it('ids that are not places (the same id on every event) lose nothing after a reconnect: a replay is what was delivered, in the order delivered', async () => {
+    const { data, from } = await acrossReconnect(['e1', 'e2', 'e3'].map(live), ['e4', 'e5', 'e6'].map(live))
+    expect(from).toBe('live')
+    expect(data).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6'])
   })
 
   it('the same event again and again (same id, same data) after a reconnect: at most the first is taken for a replay', async () => {
-    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
-    let count = 0
-    sub.on('message', () => count++)
-    await tick()
-    w.last().sink.open()
-    for (let k = 1; k <= 3; k++) w.last().sink.event(live('ping'))
-    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
-    await tick(1000)
-    w.last().sink.open()
-    for (let k = 1; k <= 4; k++) w.last().sink.event(live('ping'))
-    expect(count).toBe(3 + 3)
-    sub.close()
+    const { data } = await acrossReconnect(Array(3).fill(live('ping')), Array(4).fill(live('ping')))
+    expect(data).toHaveLength(3 + 3)
   })
 
   it('resuming from an id given in the options (an earlier page): the event with that id first is taken for the one asked after, once', async () => {
@@ -161,18 +159,9 @@ describe('replays after a reconnect', () => {
   })
 
   it('an empty id (`id:` with no value: no resume point) is checked as no id, in both builds: the same event again after a reconnect is delivered', async () => {
-    const sub = w.subscribe(URL_, w.options({ transports: ['websocket'] }))
-    let count = 0
-    sub.on('message', () => count++)
-    await tick()
-    w.last().sink.open()
-    w.last().sink.event({ type: 'message', data: 'x', id: '', lastEventId: '' })
-    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
-    await tick(1000)
-    w.last().sink.open()
-    w.last().sink.event({ type: 'message', data: 'x', id: '', lastEventId: '' })
-    expect(count).toBe(2)
-    sub.close()
+    const empty = { type: 'message', data: 'x', id: '', lastEventId: '' }
+    const { data } = await acrossReconnect([empty], [empty])
+    expect(data).toHaveLength(2)
   })
 
   it('only the start of a connection is checked: once something new came, the stream is delivered as it is', async () => {
