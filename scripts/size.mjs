@@ -100,14 +100,19 @@ import { minifyOptions } from '../rollup.config.mjs'
  * SSE syntax without a line end is still SSE when it is a field written `name: value` (a stream
  * split across frames anywhere, its first frame `data: half`), as before the rule above; a smiley
  * or a data: URL stays a message.
+ * 14.32 KiB (+28 bytes), subwire/core + eventsource 12.00 KiB (+157 bytes: the bounded body reader
+ * that polls had comes into the eventsource transport): the default transports against a JSON
+ * long-poll server that answers what comes after each request lost its first answer — the event
+ * stream tried before long polling got it, and failed on its content type. That answer's events
+ * are delivered now, before long polling takes over.
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.30 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.32 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 11.85 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 12.0 * 1024 },
   { name: 'subwire/core + websocket', core: 'websocket', limit: 10.86 * 1024 },
   { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.64 * 1024 },
   { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.10 * 1024 },

@@ -74,7 +74,8 @@ async function send(context: TransportContext, signal: AbortSignal, sse: boolean
   const empty = status === 204 || status === 304 || options.statuses[status] === 'empty'
   if ((status > 199 && status < 300 && status !== 204) || (!sse && empty)) {
     const contentType = response.headers.get('content-type') ?? ''
-    if (empty || (sse ? /^text\/event-stream/i : /^text\/event-stream|^application\/(.*\+)?json|^$/i).test(contentType) || (!sse && options.parse)) return response
+    // (An event stream answered with JSON: a long-poll endpoint; `stream` reads its answer.)
+    if (empty || /^text\/event-stream|^application\/(.*\+)?json/i.test(contentType) || (!sse && (!contentType || options.parse))) return response
     discard(response)
     throw new ProtocolError(/html/i.test(contentType) ? say('html') : say('content-type', contentType, sse), name, false)
   }
@@ -119,7 +120,7 @@ async function read(response: Response, frames: Frames, sink: TransportSink, don
  * after a second of nothing held bytes back; the second time, the stream ends with a `buffered` error.
  */
 export function stream(context: TransportContext, sink: TransportSink, refused?: () => TransportHandle): TransportHandle {
-  const { env } = context
+  const { env, options, name } = context
   const frames = createFrames(context, sink)
   const controller = new AbortController()
   let done = false
@@ -142,7 +143,18 @@ export function stream(context: TransportContext, sink: TransportSink, refused?:
       return void (instead = refused!())
     }
     if (done) return
-    sink.open({ status: response.status, headers: response.headers })
+    const { status, headers } = response
+    const type = headers.get('content-type')!
+    if (!/^text\/event-stream/i.test(type)) {
+      // A long-poll endpoint answered (JSON): a server that answers what comes after each request
+      // gave this answer to no other request, so its events are delivered; then this transport
+      // fails, and the next (long polling) goes on.
+      const text = await bodyText(response, options.maxEventSize)
+      if (done) return
+      frames.body(text, { transport: name, status, headers })
+      return finish(new ProtocolError(say('content-type', type, true), name, false))
+    }
+    sink.open({ status, headers })
     let last = env.now()
     let held = 0
     if (

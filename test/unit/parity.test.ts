@@ -576,6 +576,33 @@ describe('streams and polls', () => {
     expect(data.slice(0, 4)).toEqual(['e1', 'e2', 'e3', 'e4'])
   })
 
+  it('a JSON long poll that answers what comes after each request (no resume point) loses nothing to the event stream tried first: its answer is delivered, then long polling goes on', async () => {
+    let answered = 0
+    const accepts: string[] = []
+    server.use(
+      // The request waits for the next event, whichever transport asks; there is no id to resume from.
+      http.get('http://localhost/next', async ({ request }) => {
+        accepts.push(request.headers.get('accept') ?? '')
+        await delay(500)
+        return HttpResponse.json([{ data: `e${++answered}` }])
+      }),
+    )
+    const data: string[] = []
+    const transports: string[] = []
+    const sub = subscribe('http://localhost/next', w.options({ transports: ['eventsource', 'longpoll'], eventsource: 'fetch', env: { ...w.env, fetch: globalThis.fetch.bind(globalThis) } }))
+    sub.on('message', (e) => (data.push(e.data), transports.push(e.transport)))
+    await tick()
+    for (let i = 0; i < 5 && data.length < 3; i++) await tick(500)
+    await vi.waitFor(() => expect(data.length).toBeGreaterThanOrEqual(3))
+    sub.close()
+    expect(accepts[0]).toBe('text/event-stream')
+    expect(data.slice(0, 3)).toEqual(['e1', 'e2', 'e3'])
+    expect(transports.slice(1, 3)).toEqual(['longpoll', 'longpoll'])
+    expect(sub.transport).toBe('longpoll')
+    // The transport remembered for the endpoint is the one that reads it.
+    expect(w.storage.map.get('subwire:http://localhost/next')).toMatch(/^longpoll /)
+  })
+
   it('a long poll answered at once with a new event every time, each with the same id, is news every time: read again at once, never "not a long poll"', async () => {
     let answered = 0
     server.use(http.get('http://localhost/busy', () => HttpResponse.json([{ id: 'live', data: `e${++answered}` }])))
