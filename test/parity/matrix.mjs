@@ -51,6 +51,17 @@ export const ROWS = [
   { name: 'the same id on every event, cut every 50 events', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, ids: 'constant' } },
   // Event types named like the client's lifecycle events (a server's own `error`, `reset`, …).
   { name: 'events named update, error, reset, state and open, cut every 50', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, types: ['update', 'error', 'reset', 'state', 'open'] } },
+  // The stream's bytes as frameworks write them: CRLF line ends and a byte order mark; CR alone.
+  { name: 'CRLF line ends and a byte order mark, cut every 50', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, eol: '\r\n', bom: true } },
+  { name: 'CR line ends, two data lines, cut every 50', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, eol: '\r', lines: 2 } },
+  // A cut in the middle of an event: its id was read, the event never ended (not dispatched, so
+  // not the resume point).
+  { name: 'cut in the middle of an event every 50, clean end', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, partial: true } },
+  { name: 'cut in the middle of an event every 50, reset', kind: 'sse', scenario: { ...quick, cutEvery: 50, cutHow: 'reset', retry: 500, partial: true } },
+  // A server that writes in bursts (a batch job) is no buffering proxy; big events; a redirect.
+  { name: 'bursts of 20 events, comments as keepalive, cut every 100', kind: 'sse', scenario: { total: 400, interval: 200, burst: 20, keepalive: 100, cutEvery: 100, retry: 500 } },
+  { name: 'events of 256 KiB, cut every 10', kind: 'sse', scenario: { total: 40, interval: 20, size: 262144, cutEvery: 10, retry: 500 } },
+  { name: 'a 307 redirect to the stream, cut every 50', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, redirect: true } },
   { name: 'WebSocket: closed (1000) every 50 events', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 1000 } },
   { name: 'WebSocket: reset every 50 events', kind: 'ws', scenario: { ...quick, cutEvery: 50, cutHow: 'reset', retry: 1000 } },
   { name: 'WebSocket: server down 2 s', kind: 'ws', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },
@@ -58,7 +69,14 @@ export const ROWS = [
   { name: 'WebSocket: the same id on every event', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 500, ids: 'constant' } },
   { name: 'WebSocket: events named update, error, reset, state and open', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 500, types: ['update', 'error', 'reset', 'state', 'open'] } },
   { name: 'long polling: steady events', kind: 'longpoll', scenario: { ...quick, cutEvery: 50, retry: 500 } },
-  { name: 'long polling: the same id on every event', kind: 'longpoll', scenario: { ...quick, cutEvery: 50, retry: 500, ids: 'constant' } },
+  // (Events only while a request waits, one per answer: a poll's round trip paces the server, so
+  // the events come 30 ms apart, not 10, for the native object too.)
+  {
+    name: 'long polling: the same id on every event',
+    kind: 'longpoll',
+    scenario: { total: 200, interval: 30, cutEvery: 50, retry: 500, ids: 'constant' },
+    limits: { 'subwire default': { origin: 'the default eventsource across origins turns to the native EventSource (Last-Event-ID refused), which cannot read the long-poll answer it takes' } },
+  },
   { name: 'long polling: server down 2 s', kind: 'longpoll', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },
   { name: 'long polling: ids restart', kind: 'longpoll', scenario: { ...quick, ids: 'restart', restartAt: 100, retry: 500 } },
 ]
@@ -73,8 +91,8 @@ export const CLIENTS = {
     'subwire native': { transports: ['eventsource'], eventsource: 'native' },
     'subwire default': {},
   },
-  ws: { 'subwire websocket': { transports: ['websocket'] } },
-  longpoll: { 'subwire longpoll': { transports: ['longpoll'] } },
+  ws: { 'subwire websocket': { transports: ['websocket'] }, 'subwire default': {} },
+  longpoll: { 'subwire longpoll': { transports: ['longpoll'] }, 'subwire default': {} },
 }
 
 /** Counts for one client: each event by its number k. */

@@ -37,11 +37,18 @@ const PAGE_FILES = /^\/(dist\/subwire\.mjs|test\/browser\/pages\/parity\.(html|m
  * @property {number} [lines] data lines per event
  * @property {string[]} [types] event types, in turn (default: none, i.e. `message`)
  * @property {boolean} [hello] each SSE response and WebSocket connection starts with a greeting without an id (`event: hello`)
+ * @property {string} [eol] the SSE line end (default "\n"; "\r\n" as many frameworks write it, or "\r")
+ * @property {boolean} [bom] each SSE response starts with a byte order mark
+ * @property {boolean} [partial] at a cut, the SSE streams get the cut's event half written (its id and data, no blank line) before they are cut
+ * @property {number} [burst] events published at once on each tick (default 1)
+ * @property {number} [size] characters of data per event (padded after its first line's number)
+ * @property {boolean} [redirect] an SSE request is answered with a 307 to the stream's real path
  */
 
 /** The data of event number k (its first line is `e<k>`). */
-export function dataOf(k, lines = 1) {
+export function dataOf(k, lines = 1, size = 0) {
   let data = `e${k}`
+  if (size > data.length) data += ' ' + 'x'.repeat(size - data.length - 1)
   for (let i = 1; i < lines; i++) data += `\nline ${i} of e${k}`
   return data
 }
@@ -58,7 +65,7 @@ function corsHeaders(req, cors) {
  * answered, Last-Event-ID allowed).
  */
 export async function plainServer(kind, scenario, cors = 'same') {
-  const { total, interval, cutEvery = 0, cutHow = 'end', onePerResponse = false, atOnce = false, retry, down, ids = 'present', restartAt = 0, keepalive = 0, lines = 1, types = [], hello = false } = scenario
+  const { total, interval, cutEvery = 0, cutHow = 'end', onePerResponse = false, atOnce = false, retry, down, ids = 'present', restartAt = 0, keepalive = 0, lines = 1, types = [], hello = false, eol = '\n', bom = false, partial = false, burst = 1, size = 0, redirect = false } = scenario
   /** @type {{ id?: string, k: number, type?: string }[]} */
   let log = []
   let published = 0
@@ -75,14 +82,19 @@ export async function plainServer(kind, scenario, cors = 'same') {
 
   const typeOf = (k) => (types.length ? types[(k - 1) % types.length] : undefined)
   const eventAt = (k) => ({ id: ids === 'absent' ? undefined : ids === 'constant' ? 'live' : String(++sequence), k, type: typeOf(k) })
-  const sseFrame = (e) => `${e.id !== undefined ? `id: ${e.id}\n` : ''}${e.type ? `event: ${e.type}\n` : ''}${dataOf(e.k, lines).split('\n').map((l) => `data: ${l}\n`).join('')}\n`
-  const jsonOf = (e) => ({ ...(e.id !== undefined ? { id: e.id } : {}), ...(e.type ? { event: e.type } : {}), data: dataOf(e.k, lines) })
+  const fields = (e) => `${e.id !== undefined ? `id: ${e.id}${eol}` : ''}${e.type ? `event: ${e.type}${eol}` : ''}${dataOf(e.k, lines, size).split('\n').map((l) => `data: ${l}${eol}`).join('')}`
+  const sseFrame = (e) => fields(e) + eol
+  const jsonOf = (e) => ({ ...(e.id !== undefined ? { id: e.id } : {}), ...(e.type ? { event: e.type } : {}), data: dataOf(e.k, lines, size) })
 
   function cutAll() {
     for (const s of [...streams]) (cutHow === 'reset' || Date.now() < downUntil ? s.reset : s.end)()
   }
 
   function publish() {
+    for (let i = 0; i < burst; i++) publishOne()
+  }
+
+  function publishOne() {
     if (published >= total) return
     // Without ids nothing can be resumed: events are produced only while someone listens.
     if ((ids === 'absent' || ids === 'constant') && streams.size === 0 && waiters.size === 0) return
@@ -97,13 +109,14 @@ export async function plainServer(kind, scenario, cors = 'same') {
     }
     const event = eventAt(k)
     log.push(event)
-    for (const s of streams) s.send(event)
+    const cut = cutEvery && k % cutEvery === 0 && k < total
+    for (const s of streams) (cut && partial && s.half ? s.half : s.send)(event)
     for (const w of [...waiters]) w()
     if (down && k === down.after) {
       downUntil = Date.now() + down.ms
       for (const s of [...streams]) s.reset()
       for (const w of [...waiters]) w(true)
-    } else if (cutEvery && k % cutEvery === 0 && k < total) cutAll()
+    } else if (cut) cutAll()
   }
 
   function start() {
@@ -146,18 +159,21 @@ export async function plainServer(kind, scenario, cors = 'same') {
     const url = new URL(req.url, 'http://x')
     if (kind === 'longpoll') return longPoll(req, res, url)
     if (kind !== 'sse') return void res.writeHead(404, corsHeaders(req, cors)).end()
+    if (redirect && url.pathname !== '/stream') return void res.writeHead(307, { location: '/stream', ...corsHeaders(req, cors) }).end()
     // A plain SSE server reads the standard header, nothing else.
     const header = req.headers['last-event-id']
     if (header !== undefined) stats.withHeader++
     if (url.searchParams.has('lastEventId')) stats.withQuery++
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', ...corsHeaders(req, cors) })
-    if (retry !== undefined) res.write(`retry: ${retry}\n\n`)
-    if (hello) res.write('event: hello\ndata: connected\n\n')
+    if (bom) res.write('\uFEFF')
+    if (retry !== undefined) res.write(`retry: ${retry}${eol}${eol}`)
+    if (hello) res.write(`event: hello${eol}data: connected${eol}${eol}`)
     if (onePerResponse) return onePerResponseAnswer(req, res, header)
     if (atOnce) return void res.end(after(header).map(sseFrame).join(''))
     let ka
     const stream = {
       send: (e) => res.write(sseFrame(e)),
+      half: (e) => res.write(fields(e)),
       end: () => (cleanup(), res.end()),
       reset: () => (cleanup(), res.destroy()),
     }
@@ -169,7 +185,7 @@ export async function plainServer(kind, scenario, cors = 'same') {
     res.on('close', cleanup)
     const replay = after(header)
     if (replay.length) res.write(replay.map(sseFrame).join(''))
-    if (keepalive) ka = setInterval(() => res.write(': keepalive\n\n'), keepalive)
+    if (keepalive) ka = setInterval(() => res.write(`: keepalive${eol}${eol}`), keepalive)
   })
 
   function onePerResponseAnswer(req, res, id) {
