@@ -105,16 +105,20 @@ import { minifyOptions } from '../rollup.config.mjs'
  * long-poll server that answers what comes after each request lost its first answer — the event
  * stream tried before long polling got it, and failed on its content type. That answer's events
  * are delivered now, before long polling takes over.
+ * 14.33 KiB, + websocket 10.87, + longpoll 11.65 KiB (+4 bytes each): an event named `reset` without
+ * an id first on a connection that resumed from no id is the server's own (a server that sends its
+ * state first on every connection, named `reset`), not the protocol's "cannot resume" signal: it
+ * was swallowed on every connection of a server without ids.
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.32 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.33 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
   { name: 'subwire/core + eventsource', core: 'eventsource', limit: 12.0 * 1024 },
-  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.86 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.64 * 1024 },
+  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.87 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.65 * 1024 },
   { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.10 * 1024 },
 ]
 

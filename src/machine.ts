@@ -442,8 +442,9 @@ function event(message: EventSourceMessage): void {
   }
   // protocol: a server that cannot resume from the id it was given says so with a `reset` event
   // without an id, first; what follows is no replay (its ids started again). (One with an id, or
-  // later, is the server's own, as the native object delivers it.)
-  if (message.type === 'reset' && id === undefined && !a.told) return void ((a.checking = false), tell('reset', { transport, lastEventId: a.from }))
+  // later, or on a connection that was given no id, is the server's own, as the native object
+  // delivers it.)
+  if (message.type === 'reset' && id === undefined && !a.told && a.from) return void ((a.checking = false), tell('reset', { transport, lastEventId: a.from }))
   // New: an id, or without one, data other than the last event without an id had. (The first such
   // event, or the same data again — a greeting, or what the server holds sent again — is delivered
   // but shows no progress: without ids, newness shows only against what came before.)

@@ -51,6 +51,8 @@ export const ROWS = [
   { name: 'the same id on every event, cut every 50 events', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, ids: 'constant' } },
   // Event types named like the client's lifecycle events (a server's own `error`, `reset`, …).
   { name: 'events named update, error, reset, state and open, cut every 50', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, types: ['update', 'error', 'reset', 'state', 'open'] } },
+  // Without ids, an event named `reset` first on each connection (a server's state, sent first).
+  { name: 'no ids, events named reset and update in turn, cut every 50', kind: 'sse', scenario: { ...quick, ids: 'absent', types: ['reset', 'update'], cutEvery: 50, retry: 500 } },
   // The stream's bytes as frameworks write them: CRLF line ends and a byte order mark; CR alone.
   { name: 'CRLF line ends and a byte order mark, cut every 50', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, eol: '\r\n', bom: true } },
   { name: 'CR line ends, two data lines, cut every 50', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, eol: '\r', lines: 2 } },
@@ -67,6 +69,7 @@ export const ROWS = [
   { name: 'WebSocket: server down 2 s', kind: 'ws', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },
   { name: 'WebSocket: ids restart', kind: 'ws', scenario: { ...quick, ids: 'restart', restartAt: 100, retry: 500 } },
   { name: 'WebSocket: the same id on every event', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 500, ids: 'constant' } },
+  { name: 'WebSocket: no ids, events named reset and update in turn', kind: 'ws', scenario: { ...quick, ids: 'absent', types: ['reset', 'update'], cutEvery: 50, retry: 500 } },
   { name: 'WebSocket: events named update, error, reset, state and open', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 500, types: ['update', 'error', 'reset', 'state', 'open'] } },
   { name: 'long polling: steady events', kind: 'longpoll', scenario: { ...quick, cutEvery: 50, retry: 500 } },
   // (Events only while a request waits, one per answer: a poll's round trip paces the server, so

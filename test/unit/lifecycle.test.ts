@@ -824,6 +824,19 @@ describe('each edge of the state machine', () => {
     sub.close()
   })
 
+  it("an event named reset without an id first on a connection that resumed from no id is the server's own (its state, sent first on every connection): nothing was asked that it could fail to resume", async () => {
+    const { sub, resets, got } = await listening()
+    w.last().sink.event({ type: 'reset', data: 'state 1', id: undefined, lastEventId: '' })
+    w.last().sink.event({ type: 'message', data: 'a', id: undefined, lastEventId: '' })
+    w.last().sink.close(new ConnectionError('dropped', 'websocket', 1006))
+    await tick(1000)
+    w.last().sink.open()
+    w.last().sink.event({ type: 'reset', data: 'state 2', id: undefined, lastEventId: '' })
+    expect(got).toEqual(['reset:state 1', 'message:a', 'reset:state 2'])
+    expect(resets).toEqual([])
+    sub.close()
+  })
+
   it('an already-aborted signal still says closed, once listeners are attached', async () => {
     const controller = new AbortController()
     controller.abort()
