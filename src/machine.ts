@@ -362,13 +362,15 @@ export function onMain(report: Report): void {
     case 'heartbeat': {
       a.lastActivity = c.now
       confirm(true)
-      // A second heartbeat shows a cadence (a first may be a greeting): silence is watched from
-      // now on, and from the start of every later connection of this transport.
+      // A second heartbeat, a second or more in, shows a cadence (what comes at once is a
+      // greeting, however many comments it has): silence is watched from now on, and from the
+      // start of every later connection of this transport.
       const name = nameOf()
-      if (++a.heartbeats > 1 && !s.cadence.includes(name)) s.cadence = [...s.cadence, name]
+      const late = c.now - a.startedAt >= PACED
+      if (a.heartbeats++ && late && !s.cadence.includes(name)) s.cadence = [...s.cadence, name]
       if (s.cadence.includes(name)) {
         // A heartbeat the server promised, a second or more in: progress.
-        if (c.now - a.startedAt >= PACED) a.fresh++
+        if (late) a.fresh++
         watchSilence()
       }
       return

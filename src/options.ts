@@ -119,8 +119,9 @@ export interface SubscribeOptions {
   connectTimeout?: number
   /**
    * Milliseconds without any bytes after which a stream whose server sends heartbeats is treated
-   * as dead and replaced. Applies once the server sent a second heartbeat on the connection (a
-   * greeting alone is no cadence). 0 turns it off.
+   * as dead and replaced. Applies once the server sent a second heartbeat on the connection, a
+   * second or more after it started (a greeting alone, however many comments, is no cadence).
+   * 0 turns it off.
    * @default 45000
    */
   heartbeatTimeout?: number

@@ -508,6 +508,7 @@ describe('each edge of the state machine', () => {
     const first = w.last()
     first.sink.open()
     first.sink.heartbeat()
+    await tick(1000)
     first.sink.heartbeat()
     first.sink.close(new ConnectionError('dropped', 'eventsource'))
     await tick(1000)

@@ -226,6 +226,8 @@ const ROWS: Record<string, () => void> = {
   'heartbeat timeout on a proven connection': () => {
     const m = machine({ transports: ORDER, heartbeatTimeout: 1000 })
     m.prove()
+    // A second heartbeat a second in: the server has a cadence, and silence is watched.
+    m.advance(1000)
     m.feed(['heartbeat', m.main!.epoch])
     expect(decision(m, 0, m.advance(1000))).toBe('retry')
   },

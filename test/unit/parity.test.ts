@@ -513,11 +513,14 @@ describe('across origins, the default eventsource turns to the native object whe
 })
 
 describe('streams and polls', () => {
-  it('a greeting comment and the blank line after it are one heartbeat: no cadence, so a quiet server is kept', async () => {
+  it.each([
+    ['a greeting comment and the blank line after it are one heartbeat', ': hi\n\n'],
+    ['comments sent together as a connection starts (a greeting and padding) are a greeting too', `: hi\n\n:${' '.repeat(2048)}\n\n: ready\n\n`],
+  ])('%s: no cadence, so a server quiet after them is kept', async (_what, greeting) => {
     vi.useRealTimers()
     server.use(
       http.get('http://localhost/quiet', () => {
-        const body = new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode(': hi\n\n')) })
+        const body = new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode(greeting)) })
         return new HttpResponse(body, { headers: { 'content-type': 'text/event-stream' } })
       }),
     )

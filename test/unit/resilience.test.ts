@@ -353,8 +353,9 @@ describe('page lifecycle', () => {
     const { sub, errors } = start({ heartbeatTimeout: 1000 })
     await tick()
     last().open()
-    // The server sends heartbeats (a greeting, then one more): from now on silence means a dead connection.
+    // The server sends heartbeats (a greeting, then one more a second later): from now on silence means a dead connection.
     last().send(': heartbeat\n\n')
+    await tick(1000)
     last().send(': heartbeat\n\n')
     last().send('id: 0\ndata: x\n\n')
     const armed = vi.getTimerCount()
