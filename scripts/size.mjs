@@ -109,17 +109,23 @@ import { minifyOptions } from '../rollup.config.mjs'
  * an id first on a connection that resumed from no id is the server's own (a server that sends its
  * state first on every connection, named `reset`), not the protocol's "cannot resume" signal: it
  * was swallowed on every connection of a server without ids.
+ * 14.35 KiB, + eventsource 12.03, + websocket 10.88, + nativeEventSource 9.11 KiB (+21 bytes, +25,
+ * +11, +11): parity — a plain server that routes on the exact URL (`req.url === '/events'`, as
+ * node:http tutorials write it) answered 404 to every transport, because each added
+ * `?transport=` (and, on a reconnect, `?lastEventId=` beside the header): the default closed with
+ * the 404 where the native EventSource read every event. A stream and a WebSocket now ask for the
+ * URL as given, and an event stream puts the resume id in the query only where the header cannot go.
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.33 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.35 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 12.0 * 1024 },
-  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.87 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 12.03 * 1024 },
+  { name: 'subwire/core + websocket', core: 'websocket', limit: 10.88 * 1024 },
   { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.65 * 1024 },
-  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.10 * 1024 },
+  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.11 * 1024 },
 ]
 
 const gzipped = (code) => ({ min: Buffer.byteLength(code), gzip: gzipSync(code, { level: 9 }).length })

@@ -360,7 +360,9 @@ function openTransport(
     target,
     async url(withId, headers = canSendHeaders) {
       const params = await provide(options.query, false, name, headers)
-      return withParams(target, { transport: name, ...params, [options.lastEventIdParam]: (withId && lastEventId()) || undefined })
+      // The URL as given for a stream or a WebSocket (a plain server may route on the exact URL, as
+      // for the native EventSource); a poll says which it is (`longpoll` is held).
+      return withParams(target, { transport: /poll/.test(name) ? name : undefined, ...params, [options.lastEventIdParam]: (withId && lastEventId()) || undefined })
     },
     headers: () => provide(options.headers, true, name, canSendHeaders),
     body: () => ask(options.body, 'body', name, canSendHeaders) as Promise<BodyInit | undefined>,

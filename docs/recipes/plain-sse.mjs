@@ -1,6 +1,6 @@
 // The smallest standard SSE endpoint, as any tutorial writes it: it knows nothing of subwire (it
-// ignores ?transport=) and works unchanged on the `eventsource` transport, resume included, since
-// it replays what came after the Last-Event-ID header. Subscribe with transports: ['eventsource'].
+// routes on the exact URL) and works unchanged on the `eventsource` transport, resume included,
+// since it replays what came after the Last-Event-ID header. Subscribe with transports: ['eventsource'].
 // Run: node docs/recipes/plain-sse.mjs
 import { once } from 'node:events'
 import { createServer } from 'node:http'
@@ -14,7 +14,7 @@ export function start(port = 8080) {
     for (const res of clients) res.write(`id: ${sent.length}\ndata: ${data}\n\n`)
   }
   const server = createServer((req, res) => {
-    if (!req.url?.startsWith('/events')) return void res.writeHead(404).end()
+    if (req.url !== '/events') return void res.writeHead(404).end()
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
     res.write('retry: 1000\n\n')
     const last = Number(req.headers['last-event-id']) || 0

@@ -23,10 +23,12 @@ const discard = (response: Response) => void response.body?.cancel().catch(() =>
 export const REFUSED = Symbol()
 
 /**
- * Send one request (the subscription's method and body; GET by default), with the resume id in the query (`lastEventIdParam`) and, for an event stream,
- * also as the standard `Last-Event-ID` header where it can go: on the page's own origin always;
- * across origins it costs a CORS preflight, so it is tried, and a request that fails with it is
- * sent once more without it (and the origin remembered as not allowing it). `probe` (the 'auto'
+ * Send one request (the subscription's method and body; GET by default), with the resume id: for
+ * an event stream as the standard `Last-Event-ID` header where it can go (the URL stays as given,
+ * as the native EventSource sends it): on the page's own origin always; across origins it costs a
+ * CORS preflight, so it is tried, and a request that fails with it is sent once more with the id in
+ * the query instead (and the origin remembered as not allowing the header); for a poll, and where
+ * the header cannot go, in the query (`lastEventIdParam`). `probe` (the 'auto'
  * eventsource, which has the native EventSource to turn to) asks at the very first request,
  * with an empty header, and rejects with `REFUSED` instead of retrying. Resolves with a 2xx
  * response (or a poll's "nothing new": 204, 304, or a status `statuses` calls `empty`) of a
@@ -38,11 +40,12 @@ async function send(context: TransportContext, signal: AbortSignal, sse: boolean
   const body = await context.body()
   const hasUser = Object.keys(user).length > 0
   const id = context.lastEventId()
-  const url = await context.url(true)
   const known = lastEventIdHeader(target, env)
   const header = sse && known !== false && (!!id || (probe && known === undefined))
-  const request = (withHeader: boolean) =>
-    env.fetch!(url, {
+  // The resume id goes in the query only where the header does not carry it.
+  const url = await context.url(!header)
+  const request = (withHeader: boolean, href = url) =>
+    env.fetch!(href, {
       method: options.method,
       body: body ?? null,
       headers: {
@@ -64,7 +67,7 @@ async function send(context: TransportContext, signal: AbortSignal, sse: boolean
   } catch (error) {
     if (!header || known || signal.aborted) throw error
     if (probe) throw REFUSED
-    response = await request(false)
+    response = await request(false, await context.url(true))
     refuseHeader(target)
   }
   const { status, type } = response

@@ -14,8 +14,8 @@ export interface TransportContext {
   /** The URL of this transport on the node in use, as given (before query parameters). */
   readonly target: string
   /**
-   * The URL for this transport on the node in use, with `?transport=`, the `query` provider's
-   * parameters and, when `withId`, the resume id as `lastEventIdParam`. `canSendHeaders` tells
+   * The URL for this transport on the node in use, with `?transport=` (polls only), the `query`
+   * provider's parameters and, when `withId`, the resume id as `lastEventIdParam`. `canSendHeaders` tells
    * the provider whether this request can carry headers, when the transport knows better than
    * its options (a fetch stream that turned to the native EventSource). Rejects with a
    * `provider` error when the `query` provider fails.

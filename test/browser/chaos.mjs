@@ -46,7 +46,7 @@ export async function soak({ durationMs = 60_000, events: total = 3000, seed = D
         if (chance(0.03)) {
           // Headers, then a body that never comes.
           res.writeHead(200, { 'content-type': 'text/event-stream' })
-          res.write(url.searchParams.get('transport') === 'eventsource' ? '' : 'id: 999999\ndata: partial')
+          res.write(url.searchParams.get('transport') ? 'id: 999999\ndata: partial' : '')
           stalled.add(res)
           res.on('close', () => stalled.delete(res))
           return true

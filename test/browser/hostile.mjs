@@ -9,7 +9,9 @@ const sse = (res, body, end = true) => {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
   return end ? res.end(body) : res.write(body)
 }
-const transportOf = (req) => new URL(req.url, 'http://x').searchParams.get('transport')
+/** Which transport asked: a poll says so in the query, a stream by its Accept header, a WebSocket by its upgrade. */
+const transportOf = (req) =>
+  new URL(req.url, 'http://x').searchParams.get('transport') ?? (req.headers.upgrade ? 'websocket' : /event-stream/.test(req.headers.accept ?? '') ? 'eventsource' : undefined)
 /** One event (id 1) for a poll from the start; a poll from id 1 is held a second, then 204. */
 function honestLongPoll(req, res) {
   if (!new URL(req.url, 'http://x').searchParams.get('lastEventId')) return sse(res, 'id: 1\ndata: from long polling\n\n')
@@ -121,8 +123,9 @@ export const hostile = {
   count: (name) => counts.get(name) ?? 0,
   /** Endless bodies the client stopped reading: how many bytes each had been sent by then. */
   cut: [],
-  /** Every request URL received, by name. */
+  /** Every request URL received, by name, and the transport that sent it. */
   urls: new Map(),
+  transports: new Map(),
   handlers: {
     http(req, res, url) {
       const match = /^\/h\/([\w-]+)$/.exec(url.pathname)
@@ -130,6 +133,7 @@ export const hostile = {
       const name = match[1]
       const n = bump(name)
       hostile.urls.set(name, [...(hostile.urls.get(name) ?? []), req.url])
+      hostile.transports.set(name, [...(hostile.transports.get(name) ?? []), transportOf(req)])
       const handler = http[name]
       if (!handler) res.writeHead(404).end()
       else handler(req, res, n)
@@ -141,6 +145,7 @@ export const hostile = {
       const name = match[1]
       const n = bump(name)
       hostile.urls.set(name, [...(hostile.urls.get(name) ?? []), req.url])
+      hostile.transports.set(name, [...(hostile.transports.get(name) ?? []), transportOf(req)])
       const handler = ws[name]
       if (!handler) {
         socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')

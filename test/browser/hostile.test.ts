@@ -187,8 +187,8 @@ describe('hostile servers in Chromium', () => {
       expect(seen.events.every((e) => e.transport === 'longpoll')).toBe(true)
       expect(lastState(seen).transport).toBe('longpoll')
     }
-    expect(hostile.urls.get('sse-empty').filter((u: string) => u.includes('transport=eventsource'))).toHaveLength(1)
-    expect(hostile.urls.get('ws-clean-close').filter((u: string) => u.includes('transport=websocket'))).toHaveLength(1)
+    expect(hostile.transports.get('sse-empty').filter((t: string) => t === 'eventsource')).toHaveLength(1)
+    expect(hostile.transports.get('ws-clean-close').filter((t: string) => t === 'websocket')).toHaveLength(1)
   })
 
   it('a long-poll body that stalls after its headers is cut by longPollTimeout', async () => {
@@ -220,9 +220,9 @@ describe('hostile servers in Chromium', () => {
   it('an honest SSE server is not taken for a buffering proxy: two-line heartbeats, or a comment per event at 1000 events/s', async () => {
     for (const name of ['sse-two-line-heartbeat', 'sse-comment-per-event']) {
       const seen = await get(name)
-      const urls: string[] = hostile.urls.get(name) ?? []
-      const of = (transport: string) => urls.filter((u) => u.includes(`transport=${transport}`)).length
-      console.log(`[hostile] ${name}: ${seen.events.length} events, ${requests(name)} requests (${urls.map((u) => /transport=(\w+)/.exec(u)?.[1]).join(' ')}), errors ${seen.errors.map((e) => e.kind)}`)
+      const transports: string[] = hostile.transports.get(name) ?? []
+      const of = (transport: string) => transports.filter((t) => t === transport).length
+      console.log(`[hostile] ${name}: ${seen.events.length} events, ${requests(name)} requests (${transports.join(' ')}), errors ${seen.errors.map((e) => e.kind)}`)
       expect(seen.errors).toEqual([])
       // One stream, never left.
       expect(requests(name)).toBe(1)

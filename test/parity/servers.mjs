@@ -43,6 +43,7 @@ const PAGE_FILES = /^\/(dist\/subwire\.mjs|test\/browser\/pages\/parity\.(html|m
  * @property {number} [burst] events published at once on each tick (default 1)
  * @property {number} [size] characters of data per event (padded after its first line's number)
  * @property {boolean} [redirect] an SSE request is answered with a 307 to the stream's real path
+ * @property {boolean} [exact] the SSE server routes on the exact URL (`req.url === '/events'`, as node:http tutorials do): anything else is a 404
  */
 
 /** The data of event number k (its first line is `e<k>`). */
@@ -65,7 +66,7 @@ function corsHeaders(req, cors) {
  * answered, Last-Event-ID allowed).
  */
 export async function plainServer(kind, scenario, cors = 'same') {
-  const { total, interval, cutEvery = 0, cutHow = 'end', onePerResponse = false, atOnce = false, retry, down, ids = 'present', restartAt = 0, keepalive = 0, lines = 1, types = [], hello = false, eol = '\n', bom = false, partial = false, burst = 1, size = 0, redirect = false } = scenario
+  const { total, interval, cutEvery = 0, cutHow = 'end', onePerResponse = false, atOnce = false, retry, down, ids = 'present', restartAt = 0, keepalive = 0, lines = 1, types = [], hello = false, eol = '\n', bom = false, partial = false, burst = 1, size = 0, redirect = false, exact = false } = scenario
   /** @type {{ id?: string, k: number, type?: string }[]} */
   let log = []
   let published = 0
@@ -159,6 +160,7 @@ export async function plainServer(kind, scenario, cors = 'same') {
     const url = new URL(req.url, 'http://x')
     if (kind === 'longpoll') return longPoll(req, res, url)
     if (kind !== 'sse') return void res.writeHead(404, corsHeaders(req, cors)).end()
+    if (exact && req.url !== (redirect ? '/stream' : '/events')) return void res.writeHead(404, corsHeaders(req, cors)).end()
     if (redirect && url.pathname !== '/stream') return void res.writeHead(307, { location: '/stream', ...corsHeaders(req, cors) }).end()
     // A plain SSE server reads the standard header, nothing else.
     const header = req.headers['last-event-id']

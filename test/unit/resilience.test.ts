@@ -511,8 +511,8 @@ describe('negotiation', () => {
     let streams = 0
     server.use(
       http.get(URL_, ({ request }) => {
-        const transport = new URL(request.url).searchParams.get('transport')
-        if (transport === 'eventsource') {
+        // (A stream asks with Accept: text/event-stream; a long poll says so in the query.)
+        if (!new URL(request.url).searchParams.has('transport')) {
           streams++
           // What a buffering proxy lets through: heartbeats and events held back, then released together.
           return new HttpResponse(
