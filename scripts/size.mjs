@@ -115,17 +115,23 @@ import { minifyOptions } from '../rollup.config.mjs'
  * `?transport=` (and, on a reconnect, `?lastEventId=` beside the header): the default closed with
  * the 404 where the native EventSource read every event. A stream and a WebSocket now ask for the
  * URL as given, and an event stream puts the resume id in the query only where the header cannot go.
+ * 14.46 KiB, + eventsource 12.12, + longpoll 11.66, + nativeEventSource 9.17 KiB (+106 bytes; +96,
+ * +6, +56): the same servers where the query is the only way for the id (fetch across origins
+ * where the preflight fails; a native EventSource subwire opens anew, after an outage or a sleep)
+ * answered it with a 404 for good: the subscription never came back (59 of 200 events, where the
+ * native object, reconnecting by itself to the URL as given, read all). Such an answer is now asked
+ * once more, at once, for the URL as given, and the URL is remembered as taking no query.
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.35 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.46 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 12.03 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 12.12 * 1024 },
   { name: 'subwire/core + websocket', core: 'websocket', limit: 10.88 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.65 * 1024 },
-  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.11 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.66 * 1024 },
+  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.17 * 1024 },
 ]
 
 const gzipped = (code) => ({ min: Buffer.byteLength(code), gzip: gzipSync(code, { level: 9 }).length })

@@ -6,7 +6,7 @@ import { parseRetryAfter } from '../backoff'
 import { HttpError, ProtocolError, SubwireError, TimeoutError, toError } from '../errors'
 import { say } from '../text'
 import { createFrames, type Frames } from './frames'
-import { allowHeader, lastEventIdHeader, refuseHeader } from './last-event-id'
+import { allowHeader, lastEventIdHeader, queryOk, refuseHeader, refuseQuery } from './last-event-id'
 import type { TransportContext, TransportHandle, TransportSink } from './types'
 
 /** An empty long-poll answer faster than this was not held: the server is not long polling. */
@@ -42,8 +42,10 @@ async function send(context: TransportContext, signal: AbortSignal, sse: boolean
   const id = context.lastEventId()
   const known = lastEventIdHeader(target, env)
   const header = sse && known !== false && (!!id || (probe && known === undefined))
-  // The resume id goes in the query only where the header does not carry it.
-  const url = await context.url(!header)
+  // The resume id goes in the query only where the header does not carry it (for an event stream,
+  // unless its URL was seen to take no query).
+  let queried = !header && (!sse || queryOk(target))
+  const url = await context.url(queried)
   const request = (withHeader: boolean, href = url) =>
     env.fetch!(href, {
       method: options.method,
@@ -67,8 +69,15 @@ async function send(context: TransportContext, signal: AbortSignal, sse: boolean
   } catch (error) {
     if (!header || known || signal.aborted) throw error
     if (probe) throw REFUSED
-    response = await request(false, await context.url(true))
+    response = await request(false, await context.url((queried = queryOk(target))))
     refuseHeader(target)
+  }
+  // An event stream not found with the id in its query: a plain server that routes on the exact
+  // URL. Asked once more as given (the replay check drops what it sends again), and from now on.
+  if (sse && queried && id && response.status === 404) {
+    discard(response)
+    refuseQuery(target)
+    response = await request(false, await context.url(false))
   }
   const { status, type } = response
   if (type === 'opaqueredirect') {

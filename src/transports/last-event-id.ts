@@ -1,7 +1,8 @@
 // Whether a fetch to an origin may carry `Last-Event-ID`: always on the page's own origin; across
 // origins the header needs a CORS preflight, which the server may not answer. Learned per origin
 // (in this page) by trying, by the fetch transports (http.ts) and by the native EventSource that a
-// fetch turned to (native.ts).
+// fetch turned to (native.ts). And whether an event stream's URL takes the resume id in its query
+// where the header cannot go: a plain server may route on the exact URL.
 import { isSameOrigin } from '../url'
 import type { TransportContext } from './types'
 
@@ -19,3 +20,9 @@ export const allowHeader = (target: string) => void allowed.set(originOf(target)
 
 /** The origin of `target` turned out not to allow the header (the request without it worked). */
 export const refuseHeader = (target: string) => void allowed.set(originOf(target), false)
+
+/** Whether the resume id may go in the query of `target`, an event stream's URL (kept beside the origins, by URL). */
+export const queryOk = (target: string) => !allowed.has(target)
+
+/** `target` routes on the exact URL (a plain server: 404 with the id in the query): it is asked as given from now on, in this page. */
+export const refuseQuery = (target: string) => void allowed.set(target, false)

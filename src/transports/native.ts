@@ -3,7 +3,7 @@
 // never needs fetch streaming: no fetch, no parser, the smallest build.
 import { ConnectionError, ProtocolError, toError } from '../errors'
 import { say } from '../text'
-import { refuseHeader } from './last-event-id'
+import { queryOk, refuseHeader, refuseQuery } from './last-event-id'
 import type { Transport, TransportContext, TransportHandle, TransportSink } from './types'
 
 /**
@@ -65,43 +65,52 @@ export function native(context: TransportContext, sink: TransportSink, learn = f
   // addEventListener ignores a listener that is already there.
   const listen = (type: string) => source?.addEventListener(type, onEvent)
 
-  context
-    .url(true, false)
-    .then((url) => {
-      if (closed) return
-      const s = (source = new env.EventSource!(url, { withCredentials: context.options.withCredentials }))
-      // A server event named open or error reaches these handlers too: a MessageEvent (it has data),
-      // delivered by onEvent.
-      s.onopen = (e) => {
-        if (closed || 'data' in e) return
-        if (learn) refuseHeader(target)
-        learn = false
-        const now = env.now()
-        fast = openedAt && now - openedAt < 1000 && events < 2 ? fast + 1 : 0
-        reopened = !!openedAt
-        events = 0
-        openedAt = now
-        sink.open({ proven: true })
-      }
-      s.onerror = (e) => {
-        if (closed || 'data' in e) return
-        // spec: a CONNECTING EventSource is reconnecting by itself after its `retry` time.
-        idle = sinceError ? 0 : idle + 1
-        sinceError = 0
-        if (s.readyState === 0 && openedAt && fast < OWN_RETRIES && idle < OWN_RETRIES) return
-        closed = true
-        s.close()
-        sink.close(
-          // Turned to after a fetch failed, and never opened: the fetch's diagnosis is the better one.
-          learn
-            ? toError(undefined, 'eventsource')
-            : new ConnectionError(say('native-failed'), 'eventsource'),
-        )
-      }
-      // Events named like the subscription's lifecycle events go to its message listeners, as over fetch.
-      for (const type of ['message', 'open', 'error', 'state', 'reset', ...eventTypes, ...heartbeatEvents, ...context.types()]) listen(type)
-    })
-    .catch((error: unknown) => closed || ((closed = true), sink.close(toError(error, 'eventsource'))))
+  // The resume id in the query (the header cannot go on a first request), unless this URL was seen
+  // to take no query (a plain server that routes on the exact URL).
+  let queried = queryOk(target) && !!context.lastEventId()
+  const start = () =>
+    context
+      .url(queried, false)
+      .then((url) => {
+        if (closed) return
+        const s = (source = new env.EventSource!(url, { withCredentials: context.options.withCredentials }))
+        // A server event named open or error reaches these handlers too: a MessageEvent (it has data),
+        // delivered by onEvent.
+        s.onopen = (e) => {
+          if (closed || 'data' in e) return
+          if (learn) refuseHeader(target)
+          learn = false
+          const now = env.now()
+          fast = openedAt && now - openedAt < 1000 && events < 2 ? fast + 1 : 0
+          reopened = !!openedAt
+          events = 0
+          openedAt = now
+          sink.open({ proven: true })
+        }
+        s.onerror = (e) => {
+          if (closed || 'data' in e) return
+          // spec: a CONNECTING EventSource is reconnecting by itself after its `retry` time.
+          idle = sinceError ? 0 : idle + 1
+          sinceError = 0
+          if (s.readyState === 0 && openedAt && fast < OWN_RETRIES && idle < OWN_RETRIES) return
+          // Failed (not a network error: that reconnects) before it opened, with the id in its query:
+          // a plain server's 404 as likely as not. Asked once more, at once, for the URL as given (the
+          // replay check drops what it sends again), and so from now on.
+          if (queried && !openedAt && s.readyState === 2) return void (refuseQuery(target), (queried = false), start())
+          closed = true
+          s.close()
+          sink.close(
+            // Turned to after a fetch failed, and never opened: the fetch's diagnosis is the better one.
+            learn
+              ? toError(undefined, 'eventsource')
+              : new ConnectionError(say('native-failed'), 'eventsource'),
+          )
+        }
+        // Events named like the subscription's lifecycle events go to its message listeners, as over fetch.
+        for (const type of ['message', 'open', 'error', 'state', 'reset', ...eventTypes, ...heartbeatEvents, ...context.types()]) listen(type)
+      })
+      .catch((error: unknown) => closed || ((closed = true), sink.close(toError(error, 'eventsource'))))
+  start()
 
   return {
     close() {

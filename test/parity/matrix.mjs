@@ -52,12 +52,8 @@ export const ROWS = [
   // Event types named like the client's lifecycle events (a server's own `error`, `reset`, …).
   { name: 'events named update, error, reset, state and open, cut every 50', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, types: ['update', 'error', 'reset', 'state', 'open'] } },
   // A server that routes on the exact URL (`req.url === '/events'`): anything added to it is a 404.
-  {
-    name: 'routed on the exact URL, cut every 50',
-    kind: 'sse',
-    scenario: { ...quick, cutEvery: 50, retry: 500, exact: true },
-    limits: { 'subwire fetch': { origin: 'eventsource: fetch across origins, where the preflight fails, can resume only by the query, which such a server does not route' } },
-  },
+  { name: 'routed on the exact URL, cut every 50', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, exact: true } },
+  { name: 'routed on the exact URL, server down 2 s', kind: 'sse', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500, exact: true } },
   // Without ids, an event named `reset` first on each connection (a server's state, sent first).
   { name: 'no ids, events named reset and update in turn, cut every 50', kind: 'sse', scenario: { ...quick, ids: 'absent', types: ['reset', 'update'], cutEvery: 50, retry: 500 } },
   // The stream's bytes as frameworks write them: CRLF line ends and a byte order mark; CR alone.

@@ -279,6 +279,28 @@ describe('eventsource transport (fetch streaming)', () => {
     ])
   })
 
+  it('a server that routes on the exact URL answers the id in the query with a 404: asked once more, at once, for the URL as given, and so from then on', async () => {
+    const seen: Array<[string | null, string]> = []
+    server.use(
+      http.get('http://exact.test/*', ({ request }) => {
+        seen.push([request.headers.get('last-event-id'), request.url])
+        if (request.headers.has('last-event-id')) return HttpResponse.error()
+        if (request.url !== 'http://exact.test/events') return new HttpResponse('not found', { status: 404 })
+        return sse(`id: ${seen.length}\ndata: x\n\n`)
+      }),
+    )
+    const sub = subscribe('http://exact.test/events', { ...quick, transports: ['eventsource'], eventsource: 'fetch', lastEventId: '9', env: { random: () => 0, location: 'http://page.test/' } })
+    const events = collect(sub)
+    await until(() => events.length === 2)
+    sub.close()
+    expect(seen).toEqual([
+      ['9', 'http://exact.test/events'],
+      [null, 'http://exact.test/events?lastEventId=9'],
+      [null, 'http://exact.test/events'],
+      [null, 'http://exact.test/events'],
+    ])
+  })
+
   it('stops on 204 No Content, as the SSE spec says', async () => {
     server.use(http.get(URL_, () => new HttpResponse(null, { status: 204 })))
     const sub = subscribe(URL_, { ...quick, transports: ['eventsource'] })
