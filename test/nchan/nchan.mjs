@@ -146,9 +146,16 @@ export async function startNchan({ nodes: count = 2 } = {}) {
     redisPort,
     /** Publish through node `index` (straight to nginx); resolves with nchan's message id. */
     async publish(index, channel, data) {
-      const response = await fetch(`${nodes[index].direct}/pub/${channel}`, { method: 'POST', body: data, headers: { accept: 'text/json' } })
-      if (response.status >= 300) throw new Error(`publish: HTTP ${response.status}`)
-      return (await response.json()).last_message_id
+      // A node just started answers 503 until its Redis connection is up: asked again for up to 5 s.
+      for (let waited = 0; ; waited += 100) {
+        const response = await fetch(`${nodes[index].direct}/pub/${channel}`, { method: 'POST', body: data, headers: { accept: 'text/json' } })
+        if (response.status === 503 && waited < 5000) {
+          await new Promise((r) => setTimeout(r, 100))
+          continue
+        }
+        if (response.status >= 300) throw new Error(`publish: HTTP ${response.status}`)
+        return (await response.json()).last_message_id
+      }
     },
     async close() {
       for (const node of nodes) await node.front.closeAll().catch(() => {})
