@@ -121,16 +121,21 @@ import { minifyOptions } from '../rollup.config.mjs'
  * answered it with a 404 for good: the subscription never came back (59 of 200 events, where the
  * native object, reconnecting by itself to the URL as given, read all). Such an answer is now asked
  * once more, at once, for the URL as given, and the URL is remembered as taking no query.
+ * 14.48 KiB, + eventsource 12.16, + longpoll 11.68 KiB (+27 bytes; +38, +20): one reader of a
+ * poll answer for long polling and for the answer a long-poll endpoint gives the event stream
+ * (the stream's copy had parted from it: an empty JSON answer there was reported as unreadable, not
+ * taken for "nothing new"), and the URLs that take no query in a set of their own rather than
+ * beside the origins in one map (+5 of it).
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.46 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.48 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 12.12 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 12.16 * 1024 },
   { name: 'subwire/core + websocket', core: 'websocket', limit: 10.88 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.66 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.68 * 1024 },
   { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.17 * 1024 },
 ]
 

@@ -127,12 +127,24 @@ async function read(response: Response, frames: Frames, sink: TransportSink, don
 }
 
 /**
+ * One poll answer, read whole (up to maxEventSize) into `frames` (an empty body is nothing new);
+ * `false` when the transport was closed meanwhile. Also an answer a long-poll endpoint gave an
+ * event-stream request.
+ */
+async function answer(context: TransportContext, frames: Frames, response: Response, done: () => boolean): Promise<boolean> {
+  const text = await bodyText(response, context.options.maxEventSize)
+  if (done()) return false
+  if (text?.trim() !== '') frames.body(text, { transport: context.name, status: response.status, headers: response.headers })
+  return !done()
+}
+
+/**
  * The `eventsource` transport over fetch streaming: one response read as it arrives; its end ends
  * the transport. Watches for a buffering proxy: a read that carries two or more heartbeat blocks
  * after a second of nothing held bytes back; the second time, the stream ends with a `buffered` error.
  */
 export function stream(context: TransportContext, sink: TransportSink, refused?: () => TransportHandle): TransportHandle {
-  const { env, options, name } = context
+  const { env, name } = context
   const frames = createFrames(context, sink)
   const controller = new AbortController()
   let done = false
@@ -161,10 +173,8 @@ export function stream(context: TransportContext, sink: TransportSink, refused?:
       // A long-poll endpoint answered (JSON): a server that answers what comes after each request
       // gave this answer to no other request, so its events are delivered; then this transport
       // fails, and the next (long polling) goes on.
-      const text = await bodyText(response, options.maxEventSize)
-      if (done) return
-      frames.body(text, { transport: name, status, headers })
-      return finish(new ProtocolError(say('content-type', type, true), name, false))
+      if (await answer(context, frames, response, () => done)) finish(new ProtocolError(say('content-type', type, true), name, false))
+      return
     }
     sink.open({ status, headers })
     let last = env.now()
@@ -243,12 +253,7 @@ export function polling(context: TransportContext, sink: TransportSink, hold: bo
       if (!ok || status === 204) discard(response)
       else if (!options.parse && /^text\/event-stream/i.test(headers.get('content-type')!)) {
         if (!(await read(response, frames, sink, () => done))) return -1
-      } else {
-        const text = await bodyText(response, options.maxEventSize)
-        if (done) return -1
-        if (text?.trim() !== '') frames.body(text, { transport: name, status, headers })
-        if (done) return -1
-      }
+      } else if (!(await answer(context, frames, response, () => done))) return -1
       // One answer (oneShot): the first that brought events is the whole of it.
       if (options.oneShot && frames.events > before) return finish(), -1
       // New events move the resume point (or the server uses no ids), or end with other data than

@@ -21,8 +21,11 @@ export const allowHeader = (target: string) => void allowed.set(originOf(target)
 /** The origin of `target` turned out not to allow the header (the request without it worked). */
 export const refuseHeader = (target: string) => void allowed.set(originOf(target), false)
 
-/** Whether the resume id may go in the query of `target`, an event stream's URL (kept beside the origins, by URL). */
-export const queryOk = (target: string) => !allowed.has(target)
+/** Event-stream URLs that answered the resume id in their query as a missing page. */
+const exact = new Set<string>()
+
+/** Whether the resume id may go in the query of `target`, an event stream's URL. */
+export const queryOk = (target: string) => !exact.has(target)
 
 /** `target` routes on the exact URL (a plain server: 404 with the id in the query): it is asked as given from now on, in this page. */
-export const refuseQuery = (target: string) => void allowed.set(target, false)
+export const refuseQuery = (target: string) => void exact.add(target)

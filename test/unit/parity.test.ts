@@ -606,6 +606,45 @@ describe('streams and polls', () => {
     expect(w.storage.map.get('subwire:http://localhost/next')).toMatch(/^longpoll /)
   })
 
+  it('a listener that closes the subscription on the first event of that answer: nothing after it is delivered, and nothing more is asked', async () => {
+    let requests = 0
+    server.use(
+      http.get('http://localhost/two', () => {
+        requests++
+        return HttpResponse.json([{ data: 'e1' }, { data: 'e2' }])
+      }),
+    )
+    const data: string[] = []
+    const sub = subscribe('http://localhost/two', w.options({ transports: ['eventsource', 'longpoll'], eventsource: 'fetch', env: { ...w.env, fetch: globalThis.fetch.bind(globalThis) } }))
+    sub.on('message', (e) => (data.push(e.data), sub.close()))
+    await tick()
+    await vi.waitFor(() => expect(data).toEqual(['e1']))
+    await tick(5000)
+    expect(data).toEqual(['e1'])
+    expect(sub.state).toBe('closed')
+    expect(requests).toBe(1)
+  })
+
+  it('an empty JSON answer to the event stream is nothing new there, as in a poll: no unreadable-frame error, and long polling goes on', async () => {
+    let requests = 0
+    server.use(
+      http.get('http://localhost/empty', () => {
+        requests++
+        return requests === 1 ? new HttpResponse('', { headers: { 'content-type': 'application/json' } }) : HttpResponse.json([{ data: `e${requests}` }])
+      }),
+    )
+    const data: string[] = []
+    const codes: string[] = []
+    const sub = subscribe('http://localhost/empty', w.options({ transports: ['eventsource', 'longpoll'], eventsource: 'fetch', env: { ...w.env, fetch: globalThis.fetch.bind(globalThis) } }))
+    sub.on('message', (e) => data.push(e.data))
+    sub.on('error', (e) => codes.push(e.code))
+    await tick()
+    await vi.waitFor(() => expect(data.length).toBeGreaterThanOrEqual(1))
+    sub.close()
+    expect(data[0]).toBe('e2')
+    expect(codes).toEqual(['content-type'])
+  })
+
   it('a long poll answered at once with a new event every time, each with the same id, is news every time: read again at once, never "not a long poll"', async () => {
     let answered = 0
     server.use(http.get('http://localhost/busy', () => HttpResponse.json([{ id: 'live', data: `e${++answered}` }])))
