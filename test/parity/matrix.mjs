@@ -3,7 +3,7 @@
 // exactly once, subwire must too, in order, within the native time × 1.25 + 1 s; where it
 // duplicates or loses, subwire must not do worse. Used by test/browser/parity.test.ts (the rule,
 // in `npm test`) and bench/parity.mjs (the table in docs/benchmarks.md).
-import { plainServer } from './servers.mjs'
+import { plainServer, UNICODE } from './servers.mjs'
 
 /** Allowed time: the native object's × 1.25 + 1 s. */
 export const slack = (nativeMs) => Math.round(nativeMs * 1.25 + 1000)
@@ -67,10 +67,15 @@ export const ROWS = [
   { name: 'bursts of 20 events, comments as keepalive, cut every 100', kind: 'sse', scenario: { total: 400, interval: 200, burst: 20, keepalive: 100, cutEvery: 100, retry: 500 } },
   { name: 'events of 256 KiB, cut every 10', kind: 'sse', scenario: { total: 40, interval: 20, size: 262144, cutEvery: 10, retry: 500 } },
   { name: 'a 307 redirect to the stream, cut every 50', kind: 'sse', scenario: { ...quick, cutEvery: 50, retry: 500, redirect: true } },
+  // Text outside ASCII, the stream split anywhere (a proxy or a slow link): lines, fields and
+  // characters cut between pieces.
+  { name: 'text outside ASCII written 3 bytes at a time, cut every 50', kind: 'sse', scenario: { ...quick, unicode: true, trickle: 3, cutEvery: 50, retry: 500 } },
+  { name: 'text outside ASCII, CRLF, written a byte at a time, cut every 50', kind: 'sse', scenario: { total: 100, interval: 20, unicode: true, trickle: 1, eol: '\r\n', cutEvery: 50, retry: 500 } },
   { name: 'WebSocket: closed (1000) every 50 events', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 1000 } },
   { name: 'WebSocket: reset every 50 events', kind: 'ws', scenario: { ...quick, cutEvery: 50, cutHow: 'reset', retry: 1000 } },
   { name: 'WebSocket: server down 2 s', kind: 'ws', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },
   { name: 'WebSocket: ids restart', kind: 'ws', scenario: { ...quick, ids: 'restart', restartAt: 100, retry: 500 } },
+  { name: 'WebSocket: text outside ASCII, closed every 50', kind: 'ws', scenario: { ...quick, unicode: true, cutEvery: 50, retry: 500 } },
   { name: 'WebSocket: the same id on every event', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 500, ids: 'constant' } },
   { name: 'WebSocket: no ids, events named reset and update in turn', kind: 'ws', scenario: { ...quick, ids: 'absent', types: ['reset', 'update'], cutEvery: 50, retry: 500 } },
   { name: 'WebSocket: events named update, error, reset, state and open', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 500, types: ['update', 'error', 'reset', 'state', 'open'] } },
@@ -85,6 +90,7 @@ export const ROWS = [
     limits: { 'subwire default': { origin: 'the default eventsource across origins turns to the native EventSource (Last-Event-ID refused), which cannot read the long-poll answer it takes' } },
   },
   { name: 'long polling: server down 2 s', kind: 'longpoll', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },
+  { name: 'long polling: text outside ASCII', kind: 'longpoll', scenario: { ...quick, unicode: true, retry: 500 } },
   { name: 'long polling: ids restart', kind: 'longpoll', scenario: { ...quick, ids: 'restart', restartAt: 100, retry: 500 } },
 ]
 
@@ -119,7 +125,7 @@ function count(result, total) {
   }
   const missing = []
   for (let k = 1; k <= total && missing.length < 10; k++) if (!once.has(k)) missing.push(k)
-  return { delivered: once.size, duplicates, lost: total - once.size, missing, ordered, time: result.time, done: result.done }
+  return { delivered: once.size, duplicates, lost: total - once.size, missing, ordered, corrupt: result.corrupt ?? 0, time: result.time, done: result.done }
 }
 
 /**
@@ -128,6 +134,7 @@ function count(result, total) {
  */
 export function judge(ref, got, limit) {
   const reasons = []
+  if (got.corrupt > ref.corrupt) reasons.push(`${got.corrupt} with their text garbled (native ${ref.corrupt})`)
   if (limit) {
     if (got.duplicates) reasons.push(`${got.duplicates} duplicated`)
     if (!got.ordered) reasons.push('out of order')
@@ -188,6 +195,7 @@ async function runJob(context, pageOrigin, { row, setup }, timeout) {
           total: scenario.total,
           types: scenario.types ?? [],
           timeout,
+          mark: scenario.unicode ? UNICODE : undefined,
         })
         return { name, ...count(result, scenario.total), requests: server.stats.requests, preflights: server.stats.preflights, withHeader: server.stats.withHeader, errors: [...errors, ...result.errors], states: result.states, resets: result.resets }
       } finally {

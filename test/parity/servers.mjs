@@ -44,11 +44,17 @@ const PAGE_FILES = /^\/(dist\/subwire\.mjs|test\/browser\/pages\/parity\.(html|m
  * @property {number} [size] characters of data per event (padded after its first line's number)
  * @property {boolean} [redirect] an SSE request is answered with a 307 to the stream's real path
  * @property {boolean} [exact] the SSE server routes on the exact URL (`req.url === '/events'`, as node:http tutorials do): anything else is a 404
+ * @property {boolean} [unicode] each event's data carries text outside ASCII after its number (two-, three- and four-byte UTF-8)
+ * @property {number} [trickle] the SSE server writes its stream N bytes at a time, each piece in its own turn of the event loop
+ *   (a proxy or a slow link that splits lines, fields and characters anywhere)
  */
 
+/** The text outside ASCII that `unicode` events carry after their number. */
+export const UNICODE = ' é€😀 ü ∑ 🚀'
+
 /** The data of event number k (its first line is `e<k>`). */
-export function dataOf(k, lines = 1, size = 0) {
-  let data = `e${k}`
+export function dataOf(k, lines = 1, size = 0, unicode = false) {
+  let data = `e${k}${unicode ? UNICODE : ''}`
   if (size > data.length) data += ' ' + 'x'.repeat(size - data.length - 1)
   for (let i = 1; i < lines; i++) data += `\nline ${i} of e${k}`
   return data
@@ -66,7 +72,7 @@ function corsHeaders(req, cors) {
  * answered, Last-Event-ID allowed).
  */
 export async function plainServer(kind, scenario, cors = 'same') {
-  const { total, interval, cutEvery = 0, cutHow = 'end', onePerResponse = false, atOnce = false, retry, down, ids = 'present', restartAt = 0, keepalive = 0, lines = 1, types = [], hello = false, eol = '\n', bom = false, partial = false, burst = 1, size = 0, redirect = false, exact = false } = scenario
+  const { total, interval, cutEvery = 0, cutHow = 'end', onePerResponse = false, atOnce = false, retry, down, ids = 'present', restartAt = 0, keepalive = 0, lines = 1, types = [], hello = false, eol = '\n', bom = false, partial = false, burst = 1, size = 0, redirect = false, exact = false, unicode = false, trickle = 0 } = scenario
   /** @type {{ id?: string, k: number, type?: string }[]} */
   let log = []
   let published = 0
@@ -83,9 +89,9 @@ export async function plainServer(kind, scenario, cors = 'same') {
 
   const typeOf = (k) => (types.length ? types[(k - 1) % types.length] : undefined)
   const eventAt = (k) => ({ id: ids === 'absent' ? undefined : ids === 'constant' ? 'live' : String(++sequence), k, type: typeOf(k) })
-  const fields = (e) => `${e.id !== undefined ? `id: ${e.id}${eol}` : ''}${e.type ? `event: ${e.type}${eol}` : ''}${dataOf(e.k, lines, size).split('\n').map((l) => `data: ${l}${eol}`).join('')}`
+  const fields = (e) => `${e.id !== undefined ? `id: ${e.id}${eol}` : ''}${e.type ? `event: ${e.type}${eol}` : ''}${dataOf(e.k, lines, size, unicode).split('\n').map((l) => `data: ${l}${eol}`).join('')}`
   const sseFrame = (e) => fields(e) + eol
-  const jsonOf = (e) => ({ ...(e.id !== undefined ? { id: e.id } : {}), ...(e.type ? { event: e.type } : {}), data: dataOf(e.k, lines, size) })
+  const jsonOf = (e) => ({ ...(e.id !== undefined ? { id: e.id } : {}), ...(e.type ? { event: e.type } : {}), data: dataOf(e.k, lines, size, unicode) })
 
   function cutAll() {
     for (const s of [...streams]) (cutHow === 'reset' || Date.now() < downUntil ? s.reset : s.end)()
@@ -167,15 +173,16 @@ export async function plainServer(kind, scenario, cors = 'same') {
     if (header !== undefined) stats.withHeader++
     if (url.searchParams.has('lastEventId')) stats.withQuery++
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', ...corsHeaders(req, cors) })
-    if (bom) res.write('\uFEFF')
-    if (retry !== undefined) res.write(`retry: ${retry}${eol}${eol}`)
-    if (hello) res.write(`event: hello${eol}data: connected${eol}${eol}`)
+    const write = writer(res)
+    if (bom) write('\uFEFF')
+    if (retry !== undefined) write(`retry: ${retry}${eol}${eol}`)
+    if (hello) write(`event: hello${eol}data: connected${eol}${eol}`)
     if (onePerResponse) return onePerResponseAnswer(req, res, header)
     if (atOnce) return void res.end(after(header).map(sseFrame).join(''))
     let ka
     const stream = {
-      send: (e) => res.write(sseFrame(e)),
-      half: (e) => res.write(fields(e)),
+      send: (e) => write(sseFrame(e)),
+      half: (e) => write(fields(e)),
       end: () => (cleanup(), res.end()),
       reset: () => (cleanup(), res.destroy()),
     }
@@ -186,9 +193,22 @@ export async function plainServer(kind, scenario, cors = 'same') {
     streams.add(stream)
     res.on('close', cleanup)
     const replay = after(header)
-    if (replay.length) res.write(replay.map(sseFrame).join(''))
-    if (keepalive) ka = setInterval(() => res.write(`: keepalive${eol}${eol}`), keepalive)
+    if (replay.length) write(replay.map(sseFrame).join(''))
+    if (keepalive) ka = setInterval(() => write(`: keepalive${eol}${eol}`), keepalive)
   })
+
+  /** How the SSE server writes to a response: at once, or `trickle` bytes a turn (what is still queued at a cut is lost with it). */
+  function writer(res) {
+    if (!trickle) return (text) => res.write(text)
+    let queue = Promise.resolve()
+    return (text) => {
+      const bytes = Buffer.from(text)
+      for (let i = 0; i < bytes.length; i += trickle) {
+        const piece = bytes.subarray(i, i + trickle)
+        queue = queue.then(() => new Promise((resolve) => setImmediate(() => (res.writableEnded || res.destroyed || res.write(piece), resolve()))))
+      }
+    }
+  }
 
   function onePerResponseAnswer(req, res, id) {
     if (ids === 'absent') {
