@@ -71,6 +71,8 @@ export const ROWS = [
   // characters cut between pieces.
   { name: 'text outside ASCII written 3 bytes at a time, cut every 50', kind: 'sse', scenario: { ...quick, unicode: true, trickle: 3, cutEvery: 50, retry: 500 } },
   { name: 'text outside ASCII, CRLF, written a byte at a time, cut every 50', kind: 'sse', scenario: { total: 100, interval: 20, unicode: true, trickle: 1, eol: '\r\n', cutEvery: 50, retry: 500 } },
+  // Compression middleware in front of the stream (gzip, flushed after every write).
+  { name: 'a gzip-compressed stream, cut every 50', kind: 'sse', scenario: { ...quick, gzip: true, cutEvery: 50, retry: 500 } },
   { name: 'WebSocket: closed (1000) every 50 events', kind: 'ws', scenario: { ...quick, cutEvery: 50, retry: 1000 } },
   { name: 'WebSocket: reset every 50 events', kind: 'ws', scenario: { ...quick, cutEvery: 50, cutHow: 'reset', retry: 1000 } },
   { name: 'WebSocket: server down 2 s', kind: 'ws', scenario: { ...quick, down: { after: 60, ms: 2000 }, retry: 500 } },

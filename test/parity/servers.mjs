@@ -9,6 +9,7 @@
 // not hide a duplicate or a loss.
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { createGzip } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 import { WebSocketServer } from 'ws'
 
@@ -45,6 +46,8 @@ const PAGE_FILES = /^\/(dist\/subwire\.mjs|test\/browser\/pages\/parity\.(html|m
  * @property {boolean} [redirect] an SSE request is answered with a 307 to the stream's real path
  * @property {boolean} [exact] the SSE server routes on the exact URL (`req.url === '/events'`, as node:http tutorials do): anything else is a 404
  * @property {boolean} [unicode] each event's data carries text outside ASCII after its number (two-, three- and four-byte UTF-8)
+ * @property {boolean} [gzip] the SSE server compresses its stream (`Content-Encoding: gzip`, flushed after every write, as
+ *   compression middleware does for event streams)
  * @property {number} [trickle] the SSE server writes its stream N bytes at a time, each piece in its own turn of the event loop
  *   (a proxy or a slow link that splits lines, fields and characters anywhere)
  */
@@ -72,7 +75,7 @@ function corsHeaders(req, cors) {
  * answered, Last-Event-ID allowed).
  */
 export async function plainServer(kind, scenario, cors = 'same') {
-  const { total, interval, cutEvery = 0, cutHow = 'end', onePerResponse = false, atOnce = false, retry, down, ids = 'present', restartAt = 0, keepalive = 0, lines = 1, types = [], hello = false, eol = '\n', bom = false, partial = false, burst = 1, size = 0, redirect = false, exact = false, unicode = false, trickle = 0 } = scenario
+  const { total, interval, cutEvery = 0, cutHow = 'end', onePerResponse = false, atOnce = false, retry, down, ids = 'present', restartAt = 0, keepalive = 0, lines = 1, types = [], hello = false, eol = '\n', bom = false, partial = false, burst = 1, size = 0, redirect = false, exact = false, unicode = false, trickle = 0, gzip = false } = scenario
   /** @type {{ id?: string, k: number, type?: string }[]} */
   let log = []
   let published = 0
@@ -172,18 +175,20 @@ export async function plainServer(kind, scenario, cors = 'same') {
     const header = req.headers['last-event-id']
     if (header !== undefined) stats.withHeader++
     if (url.searchParams.has('lastEventId')) stats.withQuery++
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', ...corsHeaders(req, cors) })
-    const write = writer(res)
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', ...(gzip && { 'content-encoding': 'gzip' }), ...corsHeaders(req, cors) })
+    const out = gzip ? createGzip() : res
+    if (gzip) out.pipe(res)
+    const write = writer(out)
     if (bom) write('\uFEFF')
     if (retry !== undefined) write(`retry: ${retry}${eol}${eol}`)
     if (hello) write(`event: hello${eol}data: connected${eol}${eol}`)
     if (onePerResponse) return onePerResponseAnswer(req, res, header)
-    if (atOnce) return void res.end(after(header).map(sseFrame).join(''))
+    if (atOnce) return void out.end(after(header).map(sseFrame).join(''))
     let ka
     const stream = {
       send: (e) => write(sseFrame(e)),
       half: (e) => write(fields(e)),
-      end: () => (cleanup(), res.end()),
+      end: () => (cleanup(), out.end()),
       reset: () => (cleanup(), res.destroy()),
     }
     const cleanup = () => {
@@ -199,13 +204,14 @@ export async function plainServer(kind, scenario, cors = 'same') {
 
   /** How the SSE server writes to a response: at once, or `trickle` bytes a turn (what is still queued at a cut is lost with it). */
   function writer(res) {
-    if (!trickle) return (text) => res.write(text)
+    const flush = () => res.flush?.()
+    if (!trickle) return (text) => (res.write(text), flush())
     let queue = Promise.resolve()
     return (text) => {
       const bytes = Buffer.from(text)
       for (let i = 0; i < bytes.length; i += trickle) {
         const piece = bytes.subarray(i, i + trickle)
-        queue = queue.then(() => new Promise((resolve) => setImmediate(() => (res.writableEnded || res.destroyed || res.write(piece), resolve()))))
+        queue = queue.then(() => new Promise((resolve) => setImmediate(() => (res.writableEnded || res.destroyed || (res.write(piece), flush()), resolve()))))
       }
     }
   }
