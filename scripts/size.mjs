@@ -132,17 +132,22 @@ import { minifyOptions } from '../rollup.config.mjs'
  * field reader and the block's end are module functions over it (the engine inlines them where it
  * did not inline closures handed to the splitter), with a hot path for pieces with LF line ends
  * only: 15 % faster on that corpus, parse alone; the names of the state's fields cost the bytes.
+ * 14.63 KiB, + eventsource 12.33, + websocket 11.06, + longpoll 11.85, + nativeEventSource 9.20 KiB
+ * (+23 bytes; +21, +23, +19, +22): parity — a WebSocket-only server back from an outage while the
+ * round of transports was on the HTTP ones (their 404 ended the round) was waited for up the curve
+ * (4–6 s after its return) where the native object is back within its `retry`; a round that found
+ * the server down now waits as after an outage (a flag in the state, cleared when one is accepted).
  */
 export const budgets = [
-  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.61 * 1024, minified: true },
+  { name: 'full UMD (dist/subwire.umd.min.js)', path: 'dist/subwire.umd.min.js', limit: 14.63 * 1024, minified: true },
   { name: 'parser entry (dist/parser.mjs)', path: 'dist/parser.mjs', limit: 1.5 * 1024, minified: false },
   // subwire/core with one transport, as an app's bundler builds it from dist/core.mjs (rollup, then
   // terser as for the UMD). Budgets at the sizes of the commit that added them; the core issue's
   // target is 7.5 KiB.
-  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 12.31 * 1024 },
-  { name: 'subwire/core + websocket', core: 'websocket', limit: 11.04 * 1024 },
-  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.83 * 1024 },
-  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.17 * 1024 },
+  { name: 'subwire/core + eventsource', core: 'eventsource', limit: 12.33 * 1024 },
+  { name: 'subwire/core + websocket', core: 'websocket', limit: 11.06 * 1024 },
+  { name: 'subwire/core + longpoll', core: 'longpoll', limit: 11.85 * 1024 },
+  { name: 'subwire/core + nativeEventSource', core: 'nativeEventSource', limit: 9.20 * 1024 },
 ]
 
 const gzipped = (code) => ({ min: Buffer.byteLength(code), gzip: gzipSync(code, { level: 9 }).length })

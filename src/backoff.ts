@@ -82,8 +82,9 @@ export const BACKOFF: Backoff = { attempt: 0, since: undefined, fresh: false }
 export const progress = (): Backoff => ({ attempt: 0, since: undefined, fresh: true })
 
 /**
- * An attempt failed (`refused`: it was never accepted). Returns the next backoff value and the
- * delay before the next attempt, or `false` to give up. `custom` is the user's retry function
+ * An attempt failed (`unreachable`: nothing reached the server in this failure: it was refused,
+ * reset or got no answer, see `isUnreachable`). Returns the next backoff value and the delay before
+ * the next attempt, or `false` to give up. `custom` is the user's retry function
  * (user code: whatever it does, its answer is only a number or `false`).
  */
 export function failed(
@@ -92,7 +93,7 @@ export function failed(
   now: number,
   error: SubwireError | undefined,
   hint: number | undefined,
-  refused: boolean,
+  unreachable: boolean,
   random: () => number,
   custom?: RetryFunction,
   report?: (error: unknown) => void,
@@ -110,7 +111,7 @@ export function failed(
   }
   if (typeof delay !== 'number' || delay !== delay) {
     if (b.attempt >= policy.maxAttempts || elapsed >= policy.maxElapsed) return [b, false]
-    delay = b.fresh ? afterProgress(policy, hint, random) : delayFor(policy, b.attempt, hint, random, refused && isUnreachable(error) ? elapsed : undefined)
+    delay = b.fresh ? afterProgress(policy, hint, random) : delayFor(policy, b.attempt, hint, random, unreachable ? elapsed : undefined)
   }
   return [{ attempt: b.attempt + 1, since, fresh: false }, Math.max(0, Math.min(delay as number, MAX_TIMER))]
 }

@@ -16,7 +16,7 @@
 // change) and collects effects (`fx`); both live in this module for the length of one step, so the
 // parts of a step (and the plug-in) share them without passing them around. The state given to
 // `step` is never changed.
-import { BACKOFF, failed, progress, type Backoff } from './backoff'
+import { BACKOFF, failed, isUnreachable, progress, type Backoff } from './backoff'
 import { classify } from './classify'
 import { ConnectionError, HttpError, ProtocolError, SubwireError, TimeoutError } from './errors'
 import { fallback, negotiation, proven, type Negotiation } from './negotiate'
@@ -102,6 +102,8 @@ export interface State {
   readonly rechecks: number
   /** Attempts in a row that got no answer within their time: the next one has twice as long. */
   readonly slow: number
+  /** An attempt since the server last accepted one could not reach it (refused, reset, no answer): its wait is an outage's. */
+  readonly unreached?: boolean
   /** Ids the connection in use delivered while a probe runs. */
   readonly mainIds: readonly string[]
   readonly remembered: TransportName | undefined
@@ -354,6 +356,7 @@ export function onMain(report: Report): void {
       if (a.acceptedAt !== undefined) return void ((a.from = s.lastEventId), (a.checking = true), (a.at = a.told = undefined))
       a.acceptedAt = c.now
       a.details = report[2]
+      s.unreached = false
       if (report[2]?.proven) confirm(true)
       return
     case 'activity':
@@ -525,6 +528,10 @@ export function ended(error: SubwireError | undefined): void {
   // A racing side takes the place of a main attempt that failed (sides.ts).
   if (!a.proven && c.sides?.ended(error)) return
   stopMain()
+  // Nothing reached the server: the wait that follows is an outage's, also when the round of
+  // transports that found it down ends on one that found it back and was answered no (the HTTP
+  // transports of a WebSocket-only server: 404).
+  if (a.acceptedAt === undefined && isUnreachable(error)) s.unreached = true
   // Nobody listens any more (the sharing grace after the last subscription left): done.
   if (s.idle) return finish()
   // One answer (oneShot): its clean end is the end; cut off after it began, it resumes only by id.
@@ -568,7 +575,8 @@ export function ended(error: SubwireError | undefined): void {
   }
   const hint = (error as HttpError | ConnectionError | undefined)?.retryAfter ?? s.retryField
   let delay: number | false = 0
-  if (!auth) [s.backoff, delay] = failed(s.backoff, policy, c.now, error, hint, a.acceptedAt === undefined, c.random, c.options.customRetry, c.report)
+  if (!auth) [s.backoff, delay] = failed(s.backoff, policy, c.now, error, hint, !!s.unreached, c.random, c.options.customRetry, c.report)
+  s.unreached = false
   // However a server that made progress paces itself, at most two connects a second.
   if (delay !== false && s.healthy) delay = Math.max(delay, MIN_CYCLE - (c.now - a.startedAt))
   if (delay === false) return finish(error ?? new ConnectionError(say('gave-up'), from))

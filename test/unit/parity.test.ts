@@ -309,6 +309,39 @@ describe('fatal only for an endpoint that never worked and that every transport 
     sub.close()
   })
 
+  it('a WebSocket-only server back from an outage while the round is on the HTTP transports (their 404 ends it) is reached as after any outage: within 1.25 × the outage + 1 s', async () => {
+    // The native object on the same server retries every `retry` (500 ms) and is back within that.
+    // The server comes back right after the k-th refused WebSocket of the outage: the rest of that
+    // round (eventsource, longpoll, poll) finds it up, with no HTTP endpoint.
+    for (const k of [1, 2, 3, 4, 6]) {
+      const w = world()
+      const sub = w.subscribe(URL_, w.options({ transports: ['websocket', 'eventsource', 'longpoll', 'poll'], onError: () => {} }))
+      await tick()
+      w.last('websocket').sink.open()
+      w.last('websocket').sink.retry(500)
+      w.last('websocket').sink.event(message(1))
+      const down = Date.now()
+      w.last('websocket').sink.close(new ConnectionError('dropped', 'websocket', 1006))
+      let refused = 0
+      let back: number | undefined
+      let reached: number | undefined
+      while (reached === undefined && Date.now() - down < 120000) {
+        const c = w.open()[0]
+        if (c && back !== undefined) {
+          if (c.name === 'websocket') reached = Date.now() - back
+          else c.sink.close(new HttpError(404, c.name))
+        } else if (c) {
+          c.sink.close(c.name === 'websocket' ? new ConnectionError('refused', 'websocket') : new ConnectionError('network', c.name))
+          if (c.name === 'websocket' && ++refused === k) back = Date.now()
+        }
+        await tick(50)
+      }
+      const outage = back! - down
+      expect({ k, within: reached! <= 1.25 * outage + 1000 }).toEqual({ k, within: true })
+      sub.close()
+    }
+  })
+
   it('a new subscription to an endpoint that worked earlier in this page is not fatal either', async () => {
     const first = w.subscribe(URL_, w.options({ transports: ['longpoll'] }))
     await tick()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BACKOFF, MAX_HINT, MAX_TIMER, bound, delayFor, failed, parseRetryAfter, policyOf, progress, type Policy } from '../../src/backoff'
+import { BACKOFF, MAX_HINT, MAX_TIMER, bound, delayFor, failed, isUnreachable, parseRetryAfter, policyOf, progress, type Policy } from '../../src/backoff'
 import type { RetryFunction } from '../../src/index'
 import { classify } from '../../src/classify'
 import { ConnectionError, DecodeError, HttpError, ProtocolError, SubwireError, TimeoutError } from '../../src/errors'
@@ -75,8 +75,9 @@ function tracker(policy: Policy, random: () => number, custom?: RetryFunction, r
     progress() {
       b = progress()
     },
+    /** `refused`: the attempt was never accepted (the machine passes `unreachable` for such an attempt's unreachable error). */
     failed(now: number, error: SubwireError | undefined, hint: number | undefined, refused = false) {
-      const [next, delay] = failed(b, policy, now, error, hint, refused, random, custom, report)
+      const [next, delay] = failed(b, policy, now, error, hint, refused && isUnreachable(error), random, custom, report)
       b = next
       return delay
     },
