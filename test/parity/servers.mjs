@@ -47,7 +47,7 @@ const PAGE_FILES = /^\/(dist\/subwire\.mjs|test\/browser\/pages\/parity\.(html|m
  * @property {boolean} [exact] the SSE server routes on the exact URL (`req.url === '/events'`, as node:http tutorials do): anything else is a 404
  * @property {boolean} [unicode] each event's data carries text outside ASCII after its number (two-, three- and four-byte UTF-8)
  * @property {boolean} [gzip] the SSE server compresses its stream (`Content-Encoding: gzip`, flushed after every write, as
- *   compression middleware does for event streams)
+ *   compression middleware does for event streams; streams only, not with `onePerResponse`)
  * @property {number} [trickle] the SSE server writes its stream N bytes at a time, each piece in its own turn of the event loop
  *   (a proxy or a slow link that splits lines, fields and characters anywhere)
  */
@@ -202,16 +202,16 @@ export async function plainServer(kind, scenario, cors = 'same') {
     if (keepalive) ka = setInterval(() => write(`: keepalive${eol}${eol}`), keepalive)
   })
 
-  /** How the SSE server writes to a response: at once, or `trickle` bytes a turn (what is still queued at a cut is lost with it). */
-  function writer(res) {
-    const flush = () => res.flush?.()
-    if (!trickle) return (text) => (res.write(text), flush())
+  /** How the SSE server writes to a response (or the gzip stream in front of it): at once, or `trickle` bytes a turn (what is still queued at a cut is lost with it). */
+  function writer(out) {
+    const flush = () => out.flush?.()
+    if (!trickle) return (text) => (out.write(text), flush())
     let queue = Promise.resolve()
     return (text) => {
       const bytes = Buffer.from(text)
       for (let i = 0; i < bytes.length; i += trickle) {
         const piece = bytes.subarray(i, i + trickle)
-        queue = queue.then(() => new Promise((resolve) => setImmediate(() => (res.writableEnded || res.destroyed || (res.write(piece), flush()), resolve()))))
+        queue = queue.then(() => new Promise((resolve) => setImmediate(() => (out.writableEnded || out.destroyed || (out.write(piece), flush()), resolve()))))
       }
     }
   }

@@ -667,6 +667,45 @@ describe('each edge of the state machine', () => {
     expect(() => subscribe(URL_, { ...options, body: 'x' })).toThrow(SubwireError)
   })
 
+  it('a native EventSource that failed before it opened with the resume id in its query (a plain server that routes on the exact URL: 404) is asked once more, at once, for the URL as given, and so from then on', async () => {
+    const { createSubscribe, nativeEventSource } = await import('../../src/core')
+    const { sources, FakeEventSource } = fakeEventSources()
+    const url = 'http://localhost/exact-native'
+    const sub = createSubscribe({ eventsource: nativeEventSource })(url, w.options({ lastEventId: '5', onError: () => {}, env: { ...w.env, EventSource: FakeEventSource as never } }))
+    await tick()
+    expect(new URL(sources[0]!.url).searchParams.get('lastEventId')).toBe('5')
+    sources[0]!.readyState = 2
+    sources[0]!.onerror!(new Event('error'))
+    await tick()
+    expect(sources.map((s) => s.url)).toEqual([`${url}?lastEventId=5`, url])
+    // Failing as given too: that is the server's answer (the backoff takes over), and the URL stays as given.
+    sources[1]!.readyState = 2
+    sources[1]!.onerror!(new Event('error'))
+    await tick()
+    expect(sources).toHaveLength(2)
+    await tick(5000)
+    expect(sources.map((s) => s.url)).toEqual([`${url}?lastEventId=5`, url, url])
+    sub.close()
+  })
+
+  it('a query provider that closes the subscription while that second request is made: nothing is opened after it, nothing thrown', async () => {
+    const { createSubscribe, nativeEventSource } = await import('../../src/core')
+    const { sources, FakeEventSource } = fakeEventSources()
+    let asked = 0
+    const query = (): Record<string, string> => (++asked === 2 && sub.close(), {})
+    const sub = createSubscribe({ eventsource: nativeEventSource })('http://localhost/exact-native-closed', w.options({ lastEventId: '5', query, env: { ...w.env, EventSource: FakeEventSource as never } }))
+    const states: string[] = []
+    sub.on('state', (change) => states.push(change.state))
+    await tick()
+    sources[0]!.readyState = 2
+    sources[0]!.onerror!(new Event('error'))
+    await tick(5000)
+    expect(asked).toBe(2)
+    expect(sources).toHaveLength(1)
+    expect(sub.state).toBe('closed')
+    expect(states.at(-1)).toBe('closed')
+  })
+
   it('a transport of your own that throws as it opens: the attempt fails at once with that cause, nothing thrown out of the page', async () => {
     const { createSubscribe } = await import('../../src/core')
     const sinks: TransportSink[] = []

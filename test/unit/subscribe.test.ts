@@ -301,6 +301,32 @@ describe('eventsource transport (fetch streaming)', () => {
     ])
   })
 
+  it('a query provider that closes the subscription while the request after that 404 is made: nothing more is asked, nothing thrown', async () => {
+    const seen: string[] = []
+    server.use(
+      http.get('http://exact-closed.test/*', ({ request }) => {
+        seen.push(request.url)
+        if (request.headers.has('last-event-id')) return HttpResponse.error()
+        return new HttpResponse('not found', { status: 404 })
+      }),
+    )
+    let asked = 0
+    let close = () => {}
+    const sub = subscribe('http://exact-closed.test/events', {
+      ...quick,
+      transports: ['eventsource'],
+      eventsource: 'fetch',
+      lastEventId: '9',
+      query: () => (++asked === 3 && close(), {}),
+      env: { random: () => 0, location: 'http://page.test/' },
+    })
+    close = () => sub.close()
+    await until(() => sub.state === 'closed')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(asked).toBe(3)
+    expect(seen).toEqual(['http://exact-closed.test/events', 'http://exact-closed.test/events?lastEventId=9'])
+  })
+
   it('stops on 204 No Content, as the SSE spec says', async () => {
     server.use(http.get(URL_, () => new HttpResponse(null, { status: 204 })))
     const sub = subscribe(URL_, { ...quick, transports: ['eventsource'] })
